@@ -1,0 +1,16 @@
+"""seqestimators: scikit-learn estimators for user-behaviour sequences."""
+
+from ._estimators import LSTMSequenceClassifier, LSTMSequenceRegressor
+from ._ragged import RaggedSequences
+from ._sequences import to_sequences
+from ._vectorizer import SequenceVectorizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LSTMSequenceClassifier",
+    "LSTMSequenceRegressor",
+    "RaggedSequences",
+    "SequenceVectorizer",
+    "to_sequences",
+]

@@ -1,0 +1,11 @@
+"""The one place where private scikit-learn names are imported."""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+
+__all__ = ["HasMethods", "Interval", "StrOptions", "_fit_context", "validate_params"]

@@ -1,0 +1,817 @@
+"""LSTMSequenceClassifier and LSTMSequenceRegressor.
+
+Plain scikit-learn estimators with flat keyword parameters. ``fit`` builds a
+skorch :class:`~skorch.NeuralNet` (``net_``) around
+:class:`~seqestimators._torch_model.SequenceNet` and trains it with
+length-bucketed batches; skorch brings the training loop, callbacks and
+history. Prediction sorts sequences by length, pads each batch to its own
+longest sequence and restores the input order.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    GradientNormClipping,
+    ProgressBar,
+)
+from skorch.helper import predefined_split
+
+from ._batching import BucketBatchIterator, SequenceDataset, length_sorted_order
+from ._compat import HasMethods, Interval, StrOptions, _fit_context
+from ._inputs import as_ragged, describe_input
+from ._ragged import RaggedSequences, pad_rows
+from ._torch_model import SequenceNet
+
+__all__ = ["LSTMSequenceClassifier", "LSTMSequenceRegressor"]
+
+_OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+#: rows per prediction batch (sequences are length-sorted first)
+PREDICT_BATCH_SIZE = 1024
+
+
+def auto_embedding_dim(cardinality: int) -> int:
+    """Embedding size for a vocabulary: ``1.6 * n ** 0.56`` clipped to [4, 64]."""
+    return int(min(64, max(4, round(1.6 * cardinality**0.56))))
+
+
+def auto_batch_size(n_train: int) -> int:
+    """``n_train // 16`` clipped to [16, 256]: enough steps per epoch on small
+    data, large batches (fast on CPU and GPU) on large data."""
+    return int(min(256, max(16, n_train // 16)))
+
+
+class _ValidationScore(Callback):
+    """Record ``valid_score`` from the outputs of the validation pass."""
+
+    def __init__(self, score_fn):
+        self.score_fn = score_fn
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.y_pred_, self.y_true_ = [], []
+
+    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
+        if not training:
+            self.y_pred_.append(y_pred.detach().float().cpu())
+            self.y_true_.append(batch[1].cpu())
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.y_pred_:
+            y_true = torch.cat(self.y_true_).numpy()
+            y_pred = torch.cat(self.y_pred_).numpy()
+            net.history.record("valid_score", float(self.score_fn(y_true, y_pred)))
+
+
+class _BaseSequenceEstimator(BaseEstimator):
+    """Shared parameters, validation, training and prediction."""
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "cell": [StrOptions({"lstm", "gru"})],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "pooling": [StrOptions({"last", "mean", "max", "attention"})],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "callbacks": [list, None],
+        "device": [StrOptions({"cpu", "cuda", "auto"}), str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        cell="lstm",
+        embedding_dim="auto",
+        dropout=0.1,
+        pooling="last",
+        lr=3e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=50,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        clip_grad_norm=1.0,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.cell = cell
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.pooling = pooling
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.clip_grad_norm = clip_grad_norm
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------- hooks
+    def _encode_targets(self, y, *, first: bool, classes=None):  # pragma: no cover
+        raise NotImplementedError
+
+    def _n_outputs(self) -> int:  # pragma: no cover
+        raise NotImplementedError
+
+    def _criterion(self, y_train):  # pragma: no cover
+        raise NotImplementedError
+
+    def _valid_score(self, y_true, y_pred) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    # ----------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train on sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : RaggedSequences, dict of padded arrays, or array of shape (n, L, d)
+            or (n, L)
+            Sequences; see the module documentation for the accepted forms.
+        y : array-like of shape (n,) (or (n, n_outputs) for the regressor)
+            Targets.
+
+        Returns
+        -------
+        self
+        """
+        continuing = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, y, incremental=False, continuing=continuing)
+
+    def _fit(self, X, y, *, incremental, continuing, classes=None):
+        name = type(self).__name__
+        if y is None:
+            raise ValueError(
+                f"{name} requires y to be passed, but the target y is None."
+            )
+        Xr, kind = as_ragged(X, caller=name, estimator=self, reset=not continuing)
+        if kind != "array2d" and not continuing:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, attr):
+                    delattr(self, attr)
+        if continuing:
+            self._check_signature(Xr)
+        y_enc = self._encode_targets(y, first=not continuing, classes=classes)
+        if len(y_enc) != len(Xr):
+            raise ValueError(
+                f"X and y have different numbers of samples: X has {len(Xr)} "
+                f"sequences, y has {len(y_enc)} values."
+            )
+        if not continuing:
+            self.input_signature_ = describe_input(Xr)
+            self.device_ = self._resolve_device()
+            self._seed = self._draw_seed()
+            self.n_iter_ = 0
+        devices = self._rng_devices()
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self._seed + self.n_iter_)
+            self._train(Xr, y_enc, incremental=incremental, continuing=continuing)
+        return self
+
+    def _draw_seed(self) -> int:
+        if self.random_state is None:
+            # fresh entropy; never touches numpy's global RandomState
+            return int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    def _resolve_device(self) -> str:
+        device = self.device
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on this "
+                "machine. Use device='cpu' or device='auto'."
+            )
+        try:
+            torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"The 'device' parameter of {type(self).__name__} must be 'cpu', "
+                f"'cuda', 'cuda:<index>' or 'auto'. Got {device!r} instead."
+            ) from None
+        return device
+
+    def _rng_devices(self) -> list:
+        dev = torch.device(self.device_)
+        if dev.type == "cuda":
+            return [dev.index or 0]
+        return []
+
+    def _split(self, n: int, stratify):
+        """Train and validation row indices (stratified by ``stratify`` if
+        given and possible)."""
+        rows = np.arange(n)
+        n_valid = math.ceil(self.validation_fraction * n)
+        if n - n_valid < 1 or n_valid < 1:
+            raise ValueError(
+                f"early_stopping holds out validation_fraction="
+                f"{self.validation_fraction} of the data, which leaves no "
+                f"training data with {n} sample{'s' if n != 1 else ''}. Use more "
+                "samples or early_stopping=False."
+            )
+        if stratify is not None:
+            counts = np.bincount(stratify)
+            counts = counts[counts > 0]
+            if counts.min() < 2 or n_valid < len(counts) or n - n_valid < len(counts):
+                stratify = None
+        return train_test_split(
+            rows, test_size=n_valid, stratify=stratify, random_state=self._seed
+        )
+
+    def _build_net(self, Xr: RaggedSequences, y_train, n_train: int, valid_ds):
+        sig = self.input_signature_
+        if self.embedding_dim == "auto":
+            emb = [auto_embedding_dim(c) for c in sig["cardinalities"]]
+        else:
+            emb = [int(self.embedding_dim)] * sig["n_categorical"]
+        n_numeric = sig["n_numeric"]
+        self.batch_size_ = (
+            auto_batch_size(n_train) if self.batch_size == "auto" else self.batch_size
+        )
+        optimizer = (
+            _OPTIMIZERS[self.optimizer]
+            if isinstance(self.optimizer, str)
+            else self.optimizer
+        )
+        callbacks = [("valid_score", _ValidationScore(self._valid_score))]
+        if valid_ds is not None:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        lower_is_better=True,
+                        load_best=True,
+                        sink=self._sink,
+                    ),
+                )
+            )
+        if self.clip_grad_norm is not None:
+            callbacks.append(
+                ("clip_grad_norm", GradientNormClipping(self.clip_grad_norm))
+            )
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        for i, cb in enumerate(self.callbacks or []):
+            if isinstance(cb, tuple):
+                callbacks.append(cb)
+            else:
+                callbacks.append((f"user_{i}_{type(cb).__name__}", copy.deepcopy(cb)))
+        criterion, criterion_kwargs = self._criterion(y_train)
+        optimizer_kwargs = {"optimizer__weight_decay": self.weight_decay}
+        if optimizer is torch.optim.SGD:
+            optimizer_kwargs["optimizer__momentum"] = 0.9
+        net = NeuralNet(
+            module=SequenceNet,
+            module__cardinalities=sig["cardinalities"],
+            module__embedding_dims=emb,
+            module__n_numeric=n_numeric,
+            module__numeric_dim=max(8, n_numeric) if n_numeric else 0,
+            module__hidden_size=self.hidden_size,
+            module__num_layers=self.num_layers,
+            module__bidirectional=self.bidirectional,
+            module__cell=self.cell,
+            module__dropout=self.dropout,
+            module__pooling=self.pooling,
+            module__n_outputs=self._n_outputs(),
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size_,
+            iterator_train=BucketBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__random_state=self._seed,
+            iterator_valid=BucketBatchIterator,
+            train_split=None if valid_ds is None else predefined_split(valid_ds),
+            callbacks=callbacks,
+            verbose=int(self.verbose),
+            device=self.device_,
+            **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+            **optimizer_kwargs,
+        )
+        return net
+
+    def _sink(self, text):
+        if self.verbose:
+            print(text)
+
+    def _train(self, Xr, y_enc, *, incremental: bool, continuing: bool):
+        n = len(Xr)
+        use_valid = self.early_stopping and not incremental
+        if use_valid:
+            train_rows, valid_rows = self._split(n, self._stratify_labels(y_enc))
+            train_ds = SequenceDataset(Xr[train_rows], y_enc[train_rows])
+            valid_ds = SequenceDataset(Xr[valid_rows], y_enc[valid_rows])
+        else:
+            train_ds = SequenceDataset(Xr, y_enc)
+            valid_ds = None
+        if not continuing:
+            self.net_ = self._build_net(Xr, train_ds.y, len(train_ds), valid_ds)
+            self.net_.initialize()
+        else:
+            self.net_.set_params(
+                train_split=None if valid_ds is None else predefined_split(valid_ds)
+            )
+        epochs = 1 if incremental else self.max_epochs
+        self.net_.partial_fit(train_ds, None, epochs=epochs)
+        self.net_.module_.eval()
+        self._record_history(use_valid)
+
+    def _stratify_labels(self, y_enc):
+        return y_enc
+
+    def _record_history(self, used_valid: bool):
+        history = self.net_.history
+        self.history_ = history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        if used_valid and "valid_loss" in history[-1]:
+            es = dict(self.net_.callbacks_)["early_stopping"]
+            self.best_epoch_ = int(es.best_epoch_) or int(history[-1, "epoch"])
+            scores = [row.get("valid_score", np.nan) for row in history]
+            self.validation_scores_ = [float(s) for s in scores]
+            best_row = [r for r in history if r["epoch"] == self.best_epoch_]
+            self.best_validation_score_ = float(
+                best_row[0].get("valid_score", np.nan)
+            ) if best_row else float("nan")
+            losses = [r["valid_loss"] for r in history if "valid_loss" in r]
+            self.best_loss_ = float(min(losses))
+        else:
+            self.best_epoch_ = int(history[-1, "epoch"])
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = float(min(self.loss_curve_))
+
+    # -------------------------------------------------------- prediction
+    def _check_signature(self, Xr: RaggedSequences) -> None:
+        name = type(self).__name__
+        sig = self.input_signature_
+        if Xr.n_categorical != sig["n_categorical"] or Xr.n_numeric != sig["n_numeric"]:
+            raise ValueError(
+                f"X has {Xr.n_categorical} categorical and {Xr.n_numeric} numeric "
+                f"channels, but {name} was fitted with {sig['n_categorical']} "
+                f"categorical and {sig['n_numeric']} numeric channels. Transform X "
+                "with the vectorizer fitted with this model."
+            )
+        if Xr.n_categorical and Xr.n_events:
+            hi = Xr.categorical.max(axis=0)
+            lo = Xr.categorical.min(axis=0)
+            card = np.asarray(sig["cardinalities"])
+            bad = np.flatnonzero((hi >= card) | (lo < 0))
+            if len(bad):
+                i = int(bad[0])
+                raise ValueError(
+                    f"Categorical channel {i} ({Xr.categorical_names[i]!r}) has ids in "
+                    f"[{lo[i]}, {hi[i]}], but {name} was fitted with ids in "
+                    f"[0, {card[i] - 1}]. Ids beyond the fitted vocabulary cannot be "
+                    "embedded: encode X with the SequenceVectorizer fitted with "
+                    "this model (unseen categories become the unknown id 1)."
+                )
+
+    def _forward(self, X) -> np.ndarray:
+        """Raw network outputs, shape (n, n_outputs), in input order."""
+        check_is_fitted(self)
+        Xr, _ = as_ragged(X, caller=type(self).__name__, estimator=self, reset=False)
+        self._check_signature(Xr)
+        module = self.net_.module_
+        device = torch.device(self.device_)
+        out = np.empty((len(Xr), self._n_outputs()), dtype=np.float32)
+        order = length_sorted_order(Xr.lengths)
+        flats = [Xr.categorical, Xr.numeric]
+        with torch.inference_mode():
+            for start in range(0, len(order), PREDICT_BATCH_SIZE):
+                rows = order[start : start + PREDICT_BATCH_SIZE]
+                (cat, num), lengths = pad_rows(Xr.offsets, flats, rows)
+                y = module(
+                    torch.from_numpy(cat).to(device),
+                    torch.from_numpy(num).to(device),
+                    torch.from_numpy(lengths).to(device),
+                )
+                out[rows] = y.float().cpu().numpy()
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+class LSTMSequenceClassifier(ClassifierMixin, _BaseSequenceEstimator):
+    """Recurrent classifier of event sequences (LSTM or GRU).
+
+    Parameters
+    ----------
+    hidden_size : int, default=64
+        Units of each recurrent layer (per direction).
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    bidirectional : bool, default=False
+        Also read each sequence backwards (within its own length).
+    cell : {"lstm", "gru"}, default="lstm"
+        Recurrent cell.
+    embedding_dim : int or "auto", default="auto"
+        Embedding size of every categorical channel; "auto" uses
+        ``round(1.6 * n_ids ** 0.56)`` clipped to [4, 64] per channel.
+    dropout : float, default=0.1
+        Dropout between recurrent layers and before the output layer.
+    pooling : {"last", "mean", "max", "attention"}, default="last"
+        How per-step outputs become one vector: the output at the true last
+        step, or masked mean, max or attention pooling over the steps.
+    lr : float, default=3e-3
+        Learning rate.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+        Optimizer ("sgd" uses momentum 0.9).
+    weight_decay : float, default=0.0
+        L2 penalty (decoupled for "adamw").
+    batch_size : int or "auto", default="auto"
+        Sequences per batch; "auto" is ``n_train // 16`` clipped to [16, 256].
+    max_epochs : int, default=50
+        Maximum passes over the training data.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the training data (stratified),
+        stop when the validation loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum decrease of the validation loss that counts as improvement.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss.
+    clip_grad_norm : float or None, default=1.0
+        Clip the gradient norm to this value.
+    callbacks : list of skorch callbacks, default=None
+        Extra callbacks (instances or ``(name, callback)`` tuples), copied at
+        each fit.
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Torch device; "auto" picks CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, the validation split and shuffling. An
+        int gives identical results on the CPU. The global random states of
+        numpy and torch are left untouched.
+    verbose : int, default=0
+        1 prints a table per epoch (train loss, valid loss, valid score,
+        duration); 2 also shows a progress bar over batches.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch model.
+    history_ : skorch.History
+        Per epoch: ``train_loss``, ``valid_loss``, ``valid_score``
+        (accuracy), ``dur``; read it like ``history_[:, "valid_loss"]``.
+    n_iter_ : int
+        Epochs trained.
+    best_epoch_ : int
+        Epoch (1-based) whose weights were kept.
+    loss_curve_ : list of float
+        Training loss per epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch (None without early stopping).
+    best_validation_score_ : float or None
+        Validation accuracy at ``best_epoch_``.
+    best_loss_ : float
+        Lowest validation loss (training loss without early stopping).
+    batch_size_ : int
+        Batch size used.
+    device_ : str
+        Device used.
+    input_signature_ : dict
+        Channels and categorical cardinalities seen in ``fit``.
+    n_features_in_ : int
+        Sequence length ``L``, only when fitted on a 2-D array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqestimators import LSTMSequenceClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 5, 1)).astype("float32")
+    >>> y = np.where(X[:, -1, 0] > 0, "up", "down")
+    >>> clf = LSTMSequenceClassifier(hidden_size=8, max_epochs=3, random_state=0)
+    >>> clf.fit(X, y).predict(X[:2]).shape
+    (2,)
+    >>> clf.classes_.tolist()
+    ['down', 'up']
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSequenceEstimator._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        cell="lstm",
+        embedding_dim="auto",
+        dropout=0.1,
+        pooling="last",
+        lr=3e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=50,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        class_weight=None,
+        clip_grad_norm=1.0,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            cell=cell,
+            embedding_dim=embedding_dim,
+            dropout=dropout,
+            pooling=pooling,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            clip_grad_norm=clip_grad_norm,
+            callbacks=callbacks,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.class_weight = class_weight
+
+    def _encode_targets(self, y, *, first, classes=None):
+        name = type(self).__name__
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if len(y) == 0:
+            raise ValueError(f"{name} got an empty y; at least 2 samples are needed.")
+        if first:
+            labels = np.unique(y) if classes is None else np.unique(classes)
+            if len(labels) < 2:
+                raise ValueError(
+                    f"{name} needs samples of at least 2 classes in the data, but "
+                    f"the data contains only one class: {labels[0]!r}."
+                )
+            self._label_encoder = LabelEncoder().fit(labels)
+            self.classes_ = self._label_encoder.classes_
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y contains classes {unseen.tolist()} not in classes_ "
+                f"{self.classes_.tolist()}; pass every class to the first "
+                "partial_fit call through `classes`."
+            )
+        return self._label_encoder.transform(y).astype(np.int64)
+
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def _criterion(self, y_train):
+        kwargs = {}
+        if self.class_weight is not None:
+            classes = np.arange(len(self.classes_))
+            if self.class_weight == "balanced":
+                present = np.unique(y_train)
+                w = np.ones(len(classes))
+                w[present] = compute_class_weight(
+                    "balanced", classes=present, y=y_train
+                )
+            else:
+                unknown = set(self.class_weight) - set(self.classes_.tolist())
+                if unknown:
+                    raise ValueError(
+                        f"class_weight has keys {sorted(unknown, key=str)} that are "
+                        f"not classes of y {self.classes_.tolist()}."
+                    )
+                w = np.array(
+                    [float(self.class_weight.get(c, 1.0)) for c in self.classes_]
+                )
+            kwargs["weight"] = torch.as_tensor(w, dtype=torch.float32)
+        return torch.nn.CrossEntropyLoss, kwargs
+
+    def _valid_score(self, y_true, y_pred):
+        return accuracy_score(y_true, y_pred.argmax(1))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch on ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : sequences (see ``fit``)
+        y : array-like of shape (n,)
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever appear; required on the first call.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "net_")
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit."
+            )
+        return self._fit(X, y, incremental=True, continuing=not first, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n, n_classes), columns in ``classes_``."""
+        logits = self._forward(X)
+        return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
+        logits = self._forward(X)
+        return torch.log_softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+
+    def predict(self, X):
+        """Most likely class label of each sequence (original labels)."""
+        return self.classes_[self._forward(X).argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class LSTMSequenceRegressor(RegressorMixin, _BaseSequenceEstimator):
+    """Recurrent regressor of event sequences (LSTM or GRU).
+
+    Targets are standardized internally and predictions returned in the
+    original scale; 1-D and multi-output ``y`` are supported.
+
+    Parameters
+    ----------
+    hidden_size, num_layers, bidirectional, cell, embedding_dim, dropout, \
+pooling, lr, optimizer, weight_decay, batch_size, max_epochs, early_stopping, \
+validation_fraction, n_iter_no_change, tol, clip_grad_norm, callbacks, \
+device, random_state, verbose, warm_start
+        As in :class:`LSTMSequenceClassifier`. The validation split is not
+        stratified; ``valid_score`` is the R² on the validation data.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Target standardization.
+    net_, history_, n_iter_, best_epoch_, loss_curve_, validation_scores_, \
+best_validation_score_, best_loss_, batch_size_, device_, input_signature_, \
+n_features_in_
+        As in :class:`LSTMSequenceClassifier` (scores are R²).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqestimators import LSTMSequenceRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 5)).astype("float32")
+    >>> y = X.sum(axis=1)
+    >>> reg = LSTMSequenceRegressor(hidden_size=8, max_epochs=3, random_state=0)
+    >>> reg.fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    def _encode_targets(self, y, *, first, classes=None):
+        name = type(self).__name__
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{name} needs numeric targets; got y of dtype {y.dtype}."
+                ) from None
+        if y.ndim == 0 or y.ndim > 2:
+            raise ValueError(
+                f"y must have shape (n,) or (n, n_outputs); got shape {y.shape}."
+            )
+        if len(y) == 0:
+            raise ValueError(f"{name} got an empty y; at least 1 sample is needed.")
+        y = y.astype(np.float64)
+        if not np.isfinite(y).all():
+            raise ValueError(
+                "Input y contains NaN or infinity; regression targets must be "
+                "finite."
+            )
+        y2 = y.reshape(len(y), -1)
+        if first:
+            self._y_ndim = y.ndim
+            self.n_outputs_ = y2.shape[1]
+            self.y_mean_ = y2.mean(axis=0)
+            std = y2.std(axis=0)
+            self.y_scale_ = np.where(std > 1e-12, std, 1.0)
+        elif y2.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y2.shape[1]} outputs, but {name} was fitted with "
+                f"{self.n_outputs_}."
+            )
+        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+
+    def _n_outputs(self):
+        return self.n_outputs_
+
+    def _criterion(self, y_train):
+        return torch.nn.MSELoss, {}
+
+    def _valid_score(self, y_true, y_pred):
+        if len(y_true) < 2:
+            return float("nan")
+        return r2_score(y_true, y_pred)
+
+    def _stratify_labels(self, y_enc):
+        return None
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Train one epoch on ``(X, y)``, continuing from the current weights."""
+        first = not hasattr(self, "net_")
+        return self._fit(X, y, incremental=True, continuing=not first)
+
+    def predict(self, X):
+        """Predicted targets in the original scale, shape (n,) or (n, n_outputs)."""
+        out = self._forward(X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        return out[:, 0] if self._y_ndim == 1 else out
