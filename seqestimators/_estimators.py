@@ -84,6 +84,15 @@ class _ValidationScore(Callback):
             net.history.record("valid_score", float(self.score_fn(y_true, y_pred)))
 
 
+class _EarlyStopping(EarlyStopping):
+    """skorch's EarlyStopping, idle in epochs without validation data
+    (``partial_fit``, warm starts without early stopping)."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor in net.history[-1]:
+            super().on_epoch_end(net, **kwargs)
+
+
 class _BaseSequenceEstimator(BaseEstimator):
     """Shared parameters, validation, training and prediction."""
 
@@ -295,14 +304,13 @@ class _BaseSequenceEstimator(BaseEstimator):
             callbacks.append(
                 (
                     "early_stopping",
-                    EarlyStopping(
+                    _EarlyStopping(
                         monitor="valid_loss",
                         patience=self.n_iter_no_change,
                         threshold=self.tol,
                         threshold_mode="abs",
                         lower_is_better=True,
                         load_best=True,
-                        sink=self._sink,
                     ),
                 )
             )
@@ -351,10 +359,6 @@ class _BaseSequenceEstimator(BaseEstimator):
             **optimizer_kwargs,
         )
         return net
-
-    def _sink(self, text):
-        if self.verbose:
-            print(text)
 
     def _train(self, Xr, y_enc, *, incremental: bool, continuing: bool):
         n = len(Xr)
@@ -709,7 +713,8 @@ default="adam"
 
     def predict(self, X):
         """Most likely class label of each sequence (original labels)."""
-        return self.classes_[self._forward(X).argmax(axis=1)]
+        best = self._forward(X).argmax(axis=1)
+        return self.classes_[best]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

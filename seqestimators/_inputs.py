@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 from sklearn.utils.validation import check_array
 
 from ._ragged import RaggedSequences
@@ -121,7 +122,7 @@ def as_ragged(X, *, caller: str, estimator=None, reset: bool = True):
         if len(X) == 0:
             raise ValueError(f"{caller} got 0 sequences; at least 1 is required.")
         return X, "ragged"
-    if isinstance(X, Mapping):
+    if isinstance(X, Mapping) and not issparse(X):
         out = _padded_to_ragged(X, caller)
         if len(out) == 0:
             raise ValueError(f"{caller} got 0 sequences; at least 1 is required.")
@@ -135,7 +136,9 @@ def as_ragged(X, *, caller: str, estimator=None, reset: bool = True):
             "sequence frames first: Pipeline([('vec', SequenceVectorizer()), "
             f"('model', {caller}())]) or SequenceVectorizer().fit_transform(X)."
         )
-    ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
+    ndim = getattr(X, "ndim", None)
+    if ndim is None and not issparse(X):
+        ndim = np.asarray(X, dtype=object).ndim
     if ndim == 3:
         arr = check_array(
             X,
