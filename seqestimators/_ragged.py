@@ -12,6 +12,7 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["RaggedSequences"]
 
@@ -98,7 +99,12 @@ class RaggedSequences:
         cardinalities=None,
         index=None,
     ):
-        offsets = np.asarray(offsets, dtype=np.int64)
+        raw = np.asarray(offsets)
+        if raw.size and raw.dtype.kind not in "iu":
+            raise ValueError(
+                f"offsets must be integers; got an array of dtype {raw.dtype}."
+            )
+        offsets = raw.astype(np.int64, copy=False)
         if offsets.ndim != 1 or len(offsets) < 1:
             raise ValueError(
                 "offsets must be a 1-D array of n_sequences + 1 integers; got shape "
@@ -152,7 +158,16 @@ class RaggedSequences:
             cardinalities = np.maximum(cardinalities, 2)
         self.cardinalities = tuple(int(c) for c in cardinalities)
         if len(self.cardinalities) != categorical.shape[1]:
-            raise ValueError("cardinalities must give one size per categorical channel.")
+            raise ValueError(
+                "cardinalities must give one size per categorical channel."
+            )
+        if index is not None:
+            index = pd.Index(index)
+            if len(index) != len(offsets) - 1:
+                raise ValueError(
+                    f"index has {len(index)} entries but there are "
+                    f"{len(offsets) - 1} sequences."
+                )
         self.index = index
 
     # -- array-like protocol -------------------------------------------------

@@ -24,7 +24,9 @@ __all__ = ["to_sequences"]
 
 def _is_list_type(t: pa.DataType) -> bool:
     return (
-        pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+        pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_fixed_size_list(t)
     )
 
 
@@ -34,9 +36,7 @@ def _check_frame(events, name: str = "events") -> None:
             f"{name} must be a pandas DataFrame; got {type(events).__name__} instead."
         )
     if events.shape[0] == 0:
-        raise ValueError(
-            f"{name} is empty (0 rows): at least one row is required."
-        )
+        raise ValueError(f"{name} is empty (0 rows): at least one row is required.")
 
 
 def _check_columns(frame: pd.DataFrame, columns, what: str) -> list[str]:
@@ -45,6 +45,13 @@ def _check_columns(frame: pd.DataFrame, columns, what: str) -> list[str]:
         raise ValueError(
             f"{what} {missing} not found in the frame. Available columns: "
             f"{list(frame.columns)}."
+        )
+    duplicated = set(frame.columns[frame.columns.duplicated()])
+    repeated = list(dict.fromkeys(c for c in columns if c in duplicated))
+    if repeated:
+        raise ValueError(
+            f"{what} {repeated} appear more than once in the frame's columns; "
+            "rename or drop the duplicates."
         )
     return list(columns)
 
@@ -106,7 +113,9 @@ def to_sequences(
         if order_by == by:
             raise ValueError("order_by must differ from by.")
     if columns is None:
-        columns = [c for c in events.columns if c != by]
+        columns = _check_columns(
+            events, [c for c in events.columns if c != by], "Columns"
+        )
     else:
         if isinstance(columns, str):
             columns = [columns]
@@ -240,9 +249,9 @@ def read_list_column(frame: pd.DataFrame, name: str, *, caller: str) -> ListColu
         raise ValueError(f"Column name {name!r} is duplicated in the sequence frame.")
     arr = _column_as_list_array(series, name, caller)
     if arr.null_count:
-        bad = _first(pc.is_null(arr))
+        label = row_label(frame.index, _first(pc.is_null(arr)))
         raise ValueError(
-            f"Column {name!r}, row {frame.index[bad]!r}: the cell is missing "
+            f"Column {name!r}, row {label!r}: the cell is missing "
             "(None/NaN) instead of a list. Use an empty list for an entity without "
             "events."
         )
@@ -258,12 +267,19 @@ def read_list_column(frame: pd.DataFrame, name: str, *, caller: str) -> ListColu
         mask = pc.is_null(values, nan_is_null=True)
         event = _first(mask)
         row = int(np.searchsorted(offsets, event, side="right") - 1)
+        label = row_label(frame.index, row)
         raise ValueError(
-            f"Column {name!r}, row {frame.index[row]!r}: a list holds a missing "
+            f"Column {name!r}, row {label!r}: a list holds a missing "
             "value (None/NaN). Drop or fill missing event values before "
             f"{caller}."
         )
     return ListColumn(name=name, offsets=offsets, values=values)
+
+
+def row_label(index: pd.Index, position: int):
+    """The index label at ``position``, as a plain Python value for messages."""
+    label = index[position]
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def _first(mask) -> int:
@@ -292,7 +308,7 @@ def _column_as_list_array(series: pd.Series, name: str, caller: str) -> pa.Array
                 + _LONG_HINT
             )
         arr = pa.array(series.array)
-    elif dtype == object:
+    elif pd.api.types.is_object_dtype(dtype):
         values = series.to_numpy()
         try:
             arr = pa.array(values, from_pandas=True)
@@ -306,8 +322,9 @@ def _column_as_list_array(series: pd.Series, name: str, caller: str) -> pa.Array
                 ) from None
             if (~kinds).any():
                 bad = int(np.flatnonzero(~kinds.to_numpy())[0])
+                label = row_label(series.index, bad)
                 raise TypeError(
-                    f"Column {name!r}, row {series.index[bad]!r}: expected a list of "
+                    f"Column {name!r}, row {label!r}: expected a list of "
                     f"event values, got {type(values[bad]).__name__} "
                     f"{values[bad]!r}. Every cell of a sequence column must be a "
                     "list."
@@ -316,12 +333,10 @@ def _column_as_list_array(series: pd.Series, name: str, caller: str) -> pa.Array
                 f"Column {name!r} could not be read as lists of one type: {exc}. "
                 "Make the values of a column share one type."
             ) from None
-        if len(arr) and pa.types.is_null(arr.type):
-            arr = pa.array([[]] * len(arr), type=pa.list_(pa.null()))
+        if pa.types.is_null(arr.type):  # every cell is None/NaN
+            arr = pa.nulls(len(arr), pa.list_(pa.null()))
         if not _is_list_type(arr.type):
-            raise TypeError(
-                f"Column {name!r} holds scalars, not lists. " + _LONG_HINT
-            )
+            raise TypeError(f"Column {name!r} holds scalars, not lists. " + _LONG_HINT)
     else:
         raise TypeError(
             f"Column {name!r} holds scalars of dtype {dtype}, not lists. " + _LONG_HINT
@@ -340,7 +355,7 @@ def common_offsets(columns: Sequence[ListColumn], index, *, caller: str) -> np.n
         if not np.array_equal(col.offsets, first.offsets):
             diff = np.flatnonzero(col.lengths != first.lengths)[0]
             raise ValueError(
-                f"Row {index[diff]!r}: column {col.name!r} has "
+                f"Row {row_label(index, diff)!r}: column {col.name!r} has "
                 f"{col.lengths[diff]} events but column {first.name!r} has "
                 f"{first.lengths[diff]}. All list columns of a row must have one "
                 "value per event (same length)."

@@ -18,6 +18,7 @@ from ._sequences import (
     check_sequence_frame,
     common_offsets,
     read_list_column,
+    row_label,
     timestamps_to_seconds,
 )
 
@@ -49,7 +50,7 @@ def _element_kind(col: ListColumn) -> str:
     return "unsupported"
 
 
-class SequenceVectorizer(TransformerMixin, BaseEstimator):
+class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Turn a sequence frame into ragged model input.
 
     Learns a vocabulary per categorical column and a scaling per numeric
@@ -131,7 +132,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
     >>> X = SequenceVectorizer().fit_transform(to_sequences(events, order_by=None))
     >>> X.to_padded()["categorical"].shape
     (2, 2, 1)
-    >>> list(X.lengths)
+    >>> X.lengths.tolist()
     [2, 1]
     """
 
@@ -195,7 +196,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
                 values = values.take(pa.array(keep))
             self.vocabularies_[name] = self._learn_vocabulary(values, n_events)
         self.cardinalities_ = [len(v) + 2 for v in self.vocabularies_.values()]
-        numeric = self._numeric_block(cols, offsets, keep, scaled=False)
+        numeric = self._numeric_block(cols, offsets, keep, X.index, scaled=False)
         if numeric.shape[0]:
             mean = numeric.mean(axis=0, dtype=np.float64)
             std = numeric.std(axis=0, dtype=np.float64)
@@ -210,7 +211,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
         name = type(self).__name__
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         self.n_features_in_ = X.shape[1]
-        given = [c for c in (self.categorical or []) + list(self.numeric or [])]
+        given = list(self.categorical or []) + list(self.numeric or [])
         for c in given + ([self.time] if self.time not in (None, "auto") else []):
             if c not in X.columns:
                 raise ValueError(
@@ -247,7 +248,9 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
             self.categorical_ = [
                 c
                 for c, k in kinds.items()
-                if k == "categorical" and c not in taken and c not in (self.numeric or [])
+                if k == "categorical"
+                and c not in taken
+                and c not in (self.numeric or [])
             ]
         else:
             self.categorical_ = list(self.categorical)
@@ -268,7 +271,11 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
             unsupported = [c for c, k in kinds.items() if k == "unsupported"]
             raise ValueError(
                 f"{name} found no usable list column (categorical, numeric or time)"
-                + (f"; unsupported element types in {unsupported}" if unsupported else "")
+                + (
+                    f"; unsupported element types in {unsupported}"
+                    if unsupported
+                    else ""
+                )
                 + ". Pass categorical=[...] and/or numeric=[...]."
             )
 
@@ -325,7 +332,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
             if cat_blocks
             else np.zeros((n_events, 0), dtype=np.int64)
         )
-        numeric = self._numeric_block(cols, offsets, keep, scaled=True)
+        numeric = self._numeric_block(cols, offsets, keep, X.index, scaled=True)
         if keep is not None:
             lengths = np.minimum(np.diff(offsets), self.max_len)
             offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -408,7 +415,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
             names.append(f"{self.time_}{_GAP_SUFFIX}")
         return names
 
-    def _numeric_block(self, cols, offsets, keep, *, scaled: bool) -> np.ndarray:
+    def _numeric_block(self, cols, offsets, keep, index, *, scaled: bool) -> np.ndarray:
         blocks = []
         for c in self.numeric_:
             values = cols[c].values
@@ -425,7 +432,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
                 event = int(np.flatnonzero(gap < 0)[0])
                 row = int(np.searchsorted(offsets, event, side="right") - 1)
                 raise ValueError(
-                    f"Time column {self.time_!r} is out of order in row {row} "
+                    f"Time column {self.time_!r} is out of order in row "
+                    f"{row_label(index, row)!r} "
                     "(a timestamp precedes the one before it). Sort each row by "
                     "time, e.g. with seqestimators.to_sequences(events, "
                     f"order_by={self.time_!r})."
@@ -448,6 +456,33 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator):
             block = (block - self.mean_) / self.scale_
             return block.astype(np.float32)
         return block
+
+    def set_output(self, *, transform=None):
+        """Accept only the default output container.
+
+        The output is a :class:`~seqestimators.RaggedSequences` of ragged
+        event arrays, which has no DataFrame form. Like scikit-learn's
+        :class:`~sklearn.feature_extraction.text.HashingVectorizer`, the
+        vectorizer ignores the global ``transform_output`` configuration.
+
+        Parameters
+        ----------
+        transform : {"default"} or None, default=None
+            "default" and None leave the output unchanged; "pandas" and
+            "polars" raise a ValueError.
+
+        Returns
+        -------
+        self : SequenceVectorizer
+        """
+        if transform not in (None, "default"):
+            raise ValueError(
+                f"{type(self).__name__} cannot output {transform!r} containers: "
+                "it returns RaggedSequences (ragged event arrays), which have no "
+                "DataFrame form. Use set_output(transform='default'), and "
+                "RaggedSequences.to_padded() for padded arrays."
+            )
+        return self
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the output channels: categorical, then numeric.
