@@ -75,8 +75,9 @@ class BucketBatchIterator:
         by length within a chunk, batches in shuffled order. A new order is
         drawn at each pass. Without shuffling, batches follow
         :func:`length_sorted_order`.
-    random_state : int, default=0
-        Seed of the shuffling.
+    random_state : int or numpy.random.Generator, default=0
+        Seed of the shuffling. A Generator is used as is: iterators sharing
+        one continue a single random stream.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, random_state=0):

@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import (
@@ -82,6 +82,7 @@ class _ValidationScore(Callback):
             y_true = torch.cat(self.y_true_).numpy()
             y_pred = torch.cat(self.y_pred_).numpy()
             net.history.record("valid_score", float(self.score_fn(y_true, y_pred)))
+        self.y_pred_, self.y_true_ = [], []
 
 
 class _EarlyStopping(EarlyStopping):
@@ -93,6 +94,38 @@ class _EarlyStopping(EarlyStopping):
             super().on_epoch_end(net, **kwargs)
 
 
+def _check_ids_in_range(
+    Xr: RaggedSequences, cardinalities, name: str, *, fitted: bool = False
+) -> None:
+    """Raise if a categorical id lies outside ``[0, cardinality)``: the
+    embedding would fail with an opaque IndexError."""
+    if not (Xr.n_categorical and Xr.n_events):
+        return
+    hi = Xr.categorical.max(axis=0)
+    lo = Xr.categorical.min(axis=0)
+    card = np.asarray(cardinalities)
+    bad = np.flatnonzero((hi >= card) | (lo < 0))
+    if not len(bad):
+        return
+    i = int(bad[0])
+    found = (
+        f"Categorical channel {i} ({Xr.categorical_names[i]!r}) has ids in "
+        f"[{lo[i]}, {hi[i]}]"
+    )
+    if fitted:
+        raise ValueError(
+            f"{found}, but {name} was fitted with ids in [0, {card[i] - 1}]. Ids "
+            "beyond the fitted vocabulary cannot be embedded: encode X with the "
+            "SequenceVectorizer fitted with this model (unseen categories become "
+            "the unknown id 1)."
+        )
+    raise ValueError(
+        f"{found}, outside [0, {card[i] - 1}] given by its cardinality {card[i]}. "
+        "Ids must be non-negative and below the channel's cardinality (0 is "
+        "padding, 1 unknown); build X with SequenceVectorizer."
+    )
+
+
 class _BaseSequenceEstimator(BaseEstimator):
     """Shared parameters, validation, training and prediction."""
 
@@ -101,13 +134,19 @@ class _BaseSequenceEstimator(BaseEstimator):
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
         "cell": [StrOptions({"lstm", "gru"})],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "embedding_dim": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "pooling": [StrOptions({"last", "mean", "max", "attention"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -223,6 +262,7 @@ class _BaseSequenceEstimator(BaseEstimator):
                 f"sequences, y has {len(y_enc)} values."
             )
         if not continuing:
+            _check_ids_in_range(Xr, Xr.cardinalities, name)
             self.input_signature_ = describe_input(Xr)
             self.device_ = self._resolve_device()
             self._seed = self._draw_seed()
@@ -299,21 +339,22 @@ class _BaseSequenceEstimator(BaseEstimator):
             if isinstance(self.optimizer, str)
             else self.optimizer
         )
-        callbacks = [("valid_score", _ValidationScore(self._valid_score))]
-        if valid_ds is not None:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    _EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        threshold_mode="abs",
-                        lower_is_better=True,
-                        load_best=True,
-                    ),
-                )
-            )
+        # Early stopping is always installed; it idles in epochs without
+        # validation data, so a warm start may switch early stopping on.
+        callbacks = [
+            ("valid_score", _ValidationScore(self._valid_score)),
+            (
+                "early_stopping",
+                _EarlyStopping(
+                    monitor="valid_loss",
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="abs",
+                    lower_is_better=True,
+                    load_best=True,
+                ),
+            ),
+        ]
         if self.clip_grad_norm is not None:
             callbacks.append(
                 ("clip_grad_norm", GradientNormClipping(self.clip_grad_norm))
@@ -349,7 +390,10 @@ class _BaseSequenceEstimator(BaseEstimator):
             batch_size=self.batch_size_,
             iterator_train=BucketBatchIterator,
             iterator_train__shuffle=True,
-            iterator_train__random_state=self._seed,
+            # skorch makes a new iterator at each (partial_)fit call: one
+            # generator shared by all of them keeps partial_fit calls and
+            # warm starts from replaying the first epochs' batch order
+            iterator_train__random_state=np.random.default_rng(self._seed),
             iterator_valid=BucketBatchIterator,
             train_split=None if valid_ds is None else predefined_split(valid_ds),
             callbacks=callbacks,
@@ -379,6 +423,9 @@ class _BaseSequenceEstimator(BaseEstimator):
             )
         epochs = 1 if incremental else self.max_epochs
         self.net_.partial_fit(train_ds, None, epochs=epochs)
+        # keep no reference to the validation data: a saved model must not
+        # carry (a tenth of) its training set
+        self.net_.set_params(train_split=None)
         self.net_.module_.eval()
         self._record_history(use_valid)
 
@@ -418,20 +465,7 @@ class _BaseSequenceEstimator(BaseEstimator):
                 f"categorical and {sig['n_numeric']} numeric channels. Transform X "
                 "with the vectorizer fitted with this model."
             )
-        if Xr.n_categorical and Xr.n_events:
-            hi = Xr.categorical.max(axis=0)
-            lo = Xr.categorical.min(axis=0)
-            card = np.asarray(sig["cardinalities"])
-            bad = np.flatnonzero((hi >= card) | (lo < 0))
-            if len(bad):
-                i = int(bad[0])
-                raise ValueError(
-                    f"Categorical channel {i} ({Xr.categorical_names[i]!r}) has ids in "
-                    f"[{lo[i]}, {hi[i]}], but {name} was fitted with ids in "
-                    f"[0, {card[i] - 1}]. Ids beyond the fitted vocabulary cannot be "
-                    "embedded: encode X with the SequenceVectorizer fitted with "
-                    "this model (unseen categories become the unknown id 1)."
-                )
+        _check_ids_in_range(Xr, sig["cardinalities"], name, fitted=True)
 
     def _forward(self, X) -> np.ndarray:
         """Raw network outputs, shape (n, n_outputs), in input order."""
@@ -637,7 +671,7 @@ default="adam"
             if len(labels) < 2:
                 raise ValueError(
                     f"{name} needs samples of at least 2 classes in the data, but "
-                    f"the data contains only one class: {labels[0]!r}."
+                    f"the data contains only one class: {labels.tolist()[0]!r}."
                 )
             self._label_encoder = LabelEncoder().fit(labels)
             self.classes_ = self._label_encoder.classes_
@@ -820,3 +854,8 @@ n_features_in_
         """Predicted targets in the original scale, shape (n,) or (n, n_outputs)."""
         out = self._forward(X).astype(np.float64) * self.y_scale_ + self.y_mean_
         return out[:, 0] if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -66,8 +66,8 @@ def _padded_to_ragged(X: Mapping, caller: str) -> RaggedSequences:
     widths = {a.shape[1] for a in arrays.values()}
     if len(widths) > 1:
         raise ValueError(
-            f"'categorical' and 'numeric' have different padded lengths {sorted(widths)}; "
-            "both must be (n, L, ...) with the same L."
+            "'categorical' and 'numeric' have different padded lengths "
+            f"{sorted(widths)}; both must be (n, L, ...) with the same L."
         )
     L = widths.pop()
     if n and (lengths.min() < 0 or lengths.max() > L):
@@ -139,6 +139,13 @@ def as_ragged(X, *, caller: str, estimator=None, reset: bool = True):
     ndim = getattr(X, "ndim", None)
     if ndim is None and not issparse(X):
         ndim = np.asarray(X, dtype=object).ndim
+    if ndim is not None and ndim > 3:
+        raise ValueError(
+            f"{caller} got an array with {ndim} dimensions (shape "
+            f"{np.shape(X)}). Expected sequences as a 3-D array (n_sequences, "
+            "n_steps, n_channels), a 2-D array (n_sequences, n_steps), a "
+            "RaggedSequences or a padded dict."
+        )
     if ndim == 3:
         arr = check_array(
             X,
