@@ -174,10 +174,10 @@ class _BaseSequenceEstimator(BaseEstimator):
         optimizer="adam",
         weight_decay=0.0,
         batch_size="auto",
-        max_epochs=50,
+        max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         tol=1e-4,
         clip_grad_norm=1.0,
         callbacks=None,
@@ -527,7 +527,7 @@ default="adam"
         L2 penalty (decoupled for "adamw").
     batch_size : int or "auto", default="auto"
         Sequences per batch; "auto" is ``n_train // 16`` clipped to [16, 256].
-    max_epochs : int, default=50
+    max_epochs : int, default=100
         Maximum passes over the training data.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the training data (stratified),
@@ -535,7 +535,7 @@ default="adam"
         ``n_iter_no_change`` epochs, and restore the best weights.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
-    n_iter_no_change : int, default=5
+    n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Minimum decrease of the validation loss that counts as improvement.
@@ -621,10 +621,10 @@ default="adam"
         optimizer="adam",
         weight_decay=0.0,
         batch_size="auto",
-        max_epochs=50,
+        max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         tol=1e-4,
         class_weight=None,
         clip_grad_norm=1.0,
