@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -50,6 +51,20 @@ _OPTIMIZERS = {
 
 #: rows per prediction batch (sequences are length-sorted first)
 PREDICT_BATCH_SIZE = 1024
+
+
+@contextmanager
+def torch_threads(n_threads: int | None):
+    """Let torch use ``n_threads`` CPU threads inside the block (None: as is)."""
+    if n_threads is None or n_threads == torch.get_num_threads():
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def auto_embedding_dim(cardinality: int) -> int:
@@ -155,6 +170,7 @@ class _BaseSequenceEstimator(BaseEstimator):
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "callbacks": [list, None],
         "device": [StrOptions({"cpu", "cuda", "auto"}), str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -182,6 +198,7 @@ class _BaseSequenceEstimator(BaseEstimator):
         clip_grad_norm=1.0,
         callbacks=None,
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -205,6 +222,7 @@ class _BaseSequenceEstimator(BaseEstimator):
         self.clip_grad_norm = clip_grad_norm
         self.callbacks = callbacks
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -268,7 +286,7 @@ class _BaseSequenceEstimator(BaseEstimator):
             self._seed = self._draw_seed()
             self.n_iter_ = 0
         devices = self._rng_devices()
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
             torch.manual_seed(self._seed + self.n_iter_)
             self._train(Xr, y_enc, incremental=incremental, continuing=continuing)
         return self
@@ -477,7 +495,7 @@ class _BaseSequenceEstimator(BaseEstimator):
         out = np.empty((len(Xr), self._n_outputs()), dtype=np.float32)
         order = length_sorted_order(Xr.lengths)
         flats = [Xr.categorical, Xr.numeric]
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.n_threads):
             for start in range(0, len(order), PREDICT_BATCH_SIZE):
                 rows = order[start : start + PREDICT_BATCH_SIZE]
                 (cat, num), lengths = pad_rows(Xr.offsets, flats, rows)
@@ -548,6 +566,12 @@ default="adam"
         each fit.
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Torch device; "auto" picks CUDA when available.
+    n_threads : int, default=None
+        CPU threads torch may use during ``fit`` and ``predict`` (restored
+        afterwards); None keeps torch's setting (``torch.get_num_threads()``).
+        Use 1 when several fits share the cores (``n_jobs`` in a search,
+        parallel tuning workers): oversubscribed torch threads can be 10x
+        slower.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, the validation split and shuffling. An
         int gives identical results on the CPU. The global random states of
@@ -630,6 +654,7 @@ default="adam"
         clip_grad_norm=1.0,
         callbacks=None,
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -654,6 +679,7 @@ default="adam"
             clip_grad_norm=clip_grad_norm,
             callbacks=callbacks,
             device=device,
+            n_threads=n_threads,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,

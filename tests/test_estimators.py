@@ -735,3 +735,22 @@ def test_cuda_without_cuda(toy):
     X, y = toy
     with pytest.raises(ValueError, match="CUDA is not available"):
         LSTMSequenceClassifier(device="cuda", **FAST).fit(X, y)
+
+
+class _RecordThreads(Callback):
+    def on_epoch_begin(self, net, **kwargs):
+        net.history.record("torch_threads", torch.get_num_threads())
+
+
+def test_n_threads_applies_during_fit_and_is_restored(toy):
+    X, y = toy
+    before = torch.get_num_threads()
+    target = 2 if before == 1 else 1
+    clf = LSTMSequenceClassifier(
+        hidden_size=4, max_epochs=2, early_stopping=False, n_threads=target,
+        callbacks=[_RecordThreads()], random_state=0,
+    ).fit(X, y)
+    assert clf.history_[:, "torch_threads"] == [target, target]
+    assert torch.get_num_threads() == before
+    clf.predict(X)
+    assert torch.get_num_threads() == before
