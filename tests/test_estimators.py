@@ -581,6 +581,17 @@ def test_verbose_prints_epoch_table(toy, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_verbose_2_shows_a_progress_bar_over_batches(toy, capsys):
+    X, y = toy
+    clf = LSTMSequenceClassifier(
+        **{**FAST, "max_epochs": 1, "early_stopping": False, "batch_size": 50},
+        verbose=2,
+    ).fit(X, y)
+    err = capsys.readouterr().err
+    n_batches = -(-len(X) // clf.batch_size_)
+    assert f"0/{n_batches}" in err  # a tqdm bar over the epoch's batches
+
+
 # ------------------------------------------------------------------ errors
 @pytest.fixture(scope="module")
 def fitted_3d(toy):
