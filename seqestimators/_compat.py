@@ -1,6 +1,7 @@
 """The one place where private scikit-learn names are imported."""
 
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -8,4 +9,11 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-__all__ = ["HasMethods", "Interval", "StrOptions", "_fit_context", "validate_params"]
+__all__ = [
+    "HasMethods",
+    "Interval",
+    "StrOptions",
+    "_fit_context",
+    "_safe_indexing",
+    "validate_params",
+]
