@@ -38,6 +38,7 @@ from _common import (
 from skorch import NeuralNetClassifier
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
+from seqestimators._batching import BUCKET_BATCHES
 from seqestimators._ragged import pad_rows
 from seqestimators._torch_model import SequenceNet
 
@@ -63,7 +64,7 @@ def bucketed_batches(X: RaggedSequences, y, seed=0):
     rng = np.random.default_rng(seed)
     lengths = X.lengths
     perm = rng.permutation(len(lengths))
-    chunk = np.arange(len(lengths)) // (BATCH * 32)
+    chunk = np.arange(len(lengths)) // (BATCH * BUCKET_BATCHES)
     order = perm[np.lexsort((lengths[perm], chunk))]
     batches = []
     for start in range(0, len(order), BATCH):
@@ -100,14 +101,17 @@ class _PaddedModule(torch.nn.Module):
         return self.net(ids.unsqueeze(-1), num, lengths)
 
 
-def skorch_naive(X: RaggedSequences, y, vocab):
+def skorch_naive(X: RaggedSequences, y, vocab, width):
+    # every sequence padded to the longest one of the whole data set
     padded = X.to_padded()
+    ids = np.zeros((len(X), width), dtype=np.int64)
+    ids[:, : padded["categorical"].shape[1]] = padded["categorical"][..., 0]
     net = NeuralNetClassifier(
         _PaddedModule, module__vocab=vocab, criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam, lr=3e-3, batch_size=BATCH, max_epochs=1,
         train_split=None, verbose=0,
     )
-    net.fit({"ids": padded["categorical"][..., 0], "lengths": padded["lengths"]}, y)
+    net.fit({"ids": ids, "lengths": padded["lengths"]}, y)
 
 
 def main():
@@ -131,7 +135,7 @@ def main():
         {
             "library": lambda: library_fit(X, y),
             "torch_loop": lambda: torch_loop(batches, vocab),
-            "skorch_naive": lambda: skorch_naive(Xn, yn, vocab),
+            "skorch_naive": lambda: skorch_naive(Xn, yn, vocab, int(lengths.max())),
             "fixed_length": lambda: library_fit(Xf, yf),
         },
         repeats=args.repeats,

@@ -19,7 +19,7 @@ from ._ragged import RaggedSequences, pad_rows
 __all__ = ["SequenceDataset", "BucketBatchIterator"]
 
 #: batches per chunk sorted by length when shuffling
-BUCKET_BATCHES = 32
+BUCKET_BATCHES = 100
 
 
 class SequenceDataset(Dataset):
