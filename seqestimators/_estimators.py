@@ -78,6 +78,13 @@ def auto_batch_size(n_train: int) -> int:
     return int(min(256, max(16, n_train // 16)))
 
 
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return z
+
+
 class _ValidationScore(Callback):
     """Record ``valid_score`` from the outputs of the validation pass."""
 
@@ -487,13 +494,13 @@ class _BaseSequenceEstimator(BaseEstimator):
 
     def _forward(self, X) -> np.ndarray:
         """Raw network outputs, shape (n, n_outputs), in input order."""
-        check_is_fitted(self)
+        check_is_fitted(self, "net_")
         Xr, _ = as_ragged(X, caller=type(self).__name__, estimator=self, reset=False)
         self._check_signature(Xr)
         module = self.net_.module_
         device = torch.device(self.device_)
         out = np.empty((len(Xr), self._n_outputs()), dtype=np.float32)
-        order = length_sorted_order(Xr.lengths)
+        order = length_sorted_order(Xr.lengths) if len(Xr) > 1 else np.zeros(1, int)
         flats = [Xr.categorical, Xr.numeric]
         with torch.inference_mode(), torch_threads(self.n_threads):
             for start in range(0, len(order), PREDICT_BATCH_SIZE):
@@ -764,12 +771,12 @@ default="adam"
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes), columns in ``classes_``."""
         logits = self._forward(X)
-        return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+        return np.exp(_log_softmax(logits))
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""
         logits = self._forward(X)
-        return torch.log_softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+        return _log_softmax(logits)
 
     def predict(self, X):
         """Most likely class label of each sequence (original labels)."""

@@ -47,6 +47,15 @@ def pad_rows(
     """
     if rows is None:
         rows = np.arange(len(offsets) - 1)
+    if len(rows) == 1:  # one sequence (online prediction): plain slices
+        lo, hi = int(offsets[rows[0]]), int(offsets[rows[0] + 1])
+        width = max(hi - lo, min_length)
+        out = []
+        for flat in flats:
+            padded = np.zeros((1, width, flat.shape[1]), dtype=flat.dtype)
+            padded[0, : hi - lo] = flat[lo:hi]
+            out.append(padded)
+        return out, np.array([hi - lo], dtype=np.int64)
     new_offsets, event_index, lengths = _rows_to_events(offsets, rows)
     n = len(rows)
     width = max(int(lengths.max(initial=0)), min_length)
