@@ -49,16 +49,29 @@ def pandas_groupby(events):
 
 
 def peak_rss_child(n_events, n_users, n_items, step):
-    """Peak RSS (MiB) of a fresh process that builds the log and runs ``step``."""
+    """RSS (MiB) of a fresh process before ``step`` and at its peak during it.
+
+    A thread samples ``/proc/self/statm`` every millisecond while ``step``
+    runs (the process's high-water mark would include building the log).
+    """
     code = f"""
-import resource, sys
+import gc, os, sys, threading, time
 sys.path.insert(0, {str(__file__.rsplit('/', 1)[0])!r})
 from bench_vectorize import make_log, ours, pandas_groupby
+page = os.sysconf("SC_PAGE_SIZE") / 2**20
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
 ev = make_log({n_events}, {n_users}, {n_items})
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+gc.collect()
+base = rss(); peak = [base]; done = threading.Event()
+def sample():
+    while not done.is_set():
+        peak[0] = max(peak[0], rss()); time.sleep(0.001)
+t = threading.Thread(target=sample); t.start()
 out = {step}(ev)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(base / 1024, peak / 1024, ev.memory_usage(deep=True).sum() / 2**20)
+done.set(); t.join()
+print(base, peak[0], ev.memory_usage(deep=True).sum() / 2**20)
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True)
