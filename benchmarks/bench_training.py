@@ -8,8 +8,9 @@ round-robin in one run:
 - ``library``: ``LSTMSequenceClassifier.fit`` for one epoch (no early
   stopping), everything included (batching, padding, skorch loop);
 - ``torch_loop``: a minimal hand-written PyTorch loop over the same
-  ``SequenceNet`` with the best batching (length buckets, per-batch padding),
-  batches built before the clock starts — the speed of the hardware;
+  ``SequenceNet`` with the best batching (length buckets, per-batch padding,
+  the same cap on events per batch), batches built before the clock starts —
+  the speed of the hardware;
 - ``skorch_naive``: what a user writes by hand with skorch: every sequence
   padded to the global maximum, skorch's default Dataset/DataLoader (per-sample
   collate). Timed on a subset of the sequences;
@@ -38,7 +39,8 @@ from _common import (
 from skorch import NeuralNetClassifier
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
-from seqestimators._batching import BUCKET_BATCHES
+from seqestimators._batching import BUCKET_BATCHES, cut_batches
+from seqestimators._estimators import MAX_BATCH_FLOATS
 from seqestimators._ragged import pad_rows
 from seqestimators._torch_model import SequenceNet
 
@@ -61,14 +63,18 @@ def make_net(vocab):
 
 
 def bucketed_batches(X: RaggedSequences, y, seed=0):
+    """The library's best batching: length buckets, per-batch padding, long
+    batches capped in events (see seqestimators._batching.cut_batches)."""
     rng = np.random.default_rng(seed)
     lengths = X.lengths
     perm = rng.permutation(len(lengths))
     chunk = np.arange(len(lengths)) // (BATCH * BUCKET_BATCHES)
     order = perm[np.lexsort((lengths[perm], chunk))]
+    max_events = max(BATCH, MAX_BATCH_FLOATS // (4 * HIDDEN))
+    starts, stops = cut_batches(lengths[order], chunk, BATCH, max_events)
     batches = []
-    for start in range(0, len(order), BATCH):
-        rows = order[start : start + BATCH]
+    for a, b in zip(starts, stops):
+        rows = order[a:b]
         (cat, num), lens = pad_rows(X.offsets, [X.categorical, X.numeric], rows)
         batches.append((torch.from_numpy(cat), torch.from_numpy(num),
                         torch.from_numpy(lens), torch.from_numpy(y[rows])))

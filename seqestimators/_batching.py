@@ -63,6 +63,30 @@ def length_sorted_order(lengths: np.ndarray) -> np.ndarray:
     return np.argsort(lengths, kind="stable")
 
 
+def cut_batches(lengths_sorted, chunk_id, batch_size, max_events=None):
+    """Start/stop positions of batches over rows sorted by length per chunk.
+
+    Batches hold ``batch_size`` rows, fewer where the rows are long: with
+    ``max_events``, a batch of rows of length ``L`` holds the largest power of
+    two of rows with ``rows * L <= max_events`` (at least 1). Batches never
+    straddle two chunks. One loop step per run of equal batch size, not per
+    row.
+    """
+    n = len(lengths_sorted)
+    size = np.full(n, batch_size, dtype=np.int64)
+    if max_events is not None and n:
+        cap = np.maximum(max_events // np.maximum(lengths_sorted, 1), 1)
+        small = cap < batch_size
+        size[small] = 2 ** np.floor(np.log2(cap[small])).astype(np.int64)
+    breaks = np.flatnonzero((np.diff(size) != 0) | (np.diff(chunk_id) != 0)) + 1
+    run_starts = np.concatenate([[0], breaks])
+    run_stops = np.concatenate([breaks, [n]])
+    starts = [np.arange(a, b, size[a]) for a, b in zip(run_starts, run_stops) if b > a]
+    starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+    stops = np.append(starts[1:], n)
+    return starts, stops
+
+
 class BucketBatchIterator:
     """Iterate over a :class:`SequenceDataset` in padded batches.
 
@@ -78,35 +102,48 @@ class BucketBatchIterator:
     random_state : int or numpy.random.Generator, default=0
         Seed of the shuffling. A Generator is used as is: iterators sharing
         one continue a single random stream.
+    max_events : int, default=None
+        Cap on ``rows * padded length`` of a batch: batches of long sequences
+        hold fewer rows (see :func:`cut_batches`). On the CPU this keeps the
+        recurrent layer's saved activations small; very large ones make the
+        backward pass several times slower per step.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, random_state=0):
+    def __init__(
+        self, dataset, batch_size, shuffle=False, random_state=0, max_events=None
+    ):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.max_events = max_events
         self._rng = np.random.default_rng(random_state)
 
     def __len__(self) -> int:
-        return -(-len(self.dataset) // self.batch_size)
+        """Number of batches (for the shuffled order, that of one chunk layout
+        without shuffling: the exact count can vary by a few batches)."""
+        lengths = np.sort(self.dataset.lengths)
+        chunk = np.zeros(len(lengths), dtype=np.int64)
+        return len(cut_batches(lengths, chunk, self.batch_size, self.max_events)[0])
 
-    def order(self) -> np.ndarray:
+    def batches(self) -> list[np.ndarray]:
+        """Row indices of each batch, in iteration order."""
         lengths = self.dataset.lengths
-        if not self.shuffle:
-            return length_sorted_order(lengths)
         n = len(lengths)
-        perm = self._rng.permutation(n)
-        chunk = np.arange(n) // (self.batch_size * BUCKET_BATCHES)
-        within = np.lexsort((lengths[perm], chunk))
-        order = perm[within]
-        n_batches = len(self)
-        batch_order = self._rng.permutation(n_batches)
-        starts = batch_order * self.batch_size
-        sizes = np.minimum(starts + self.batch_size, n) - starts
-        idx = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
-        return order[np.arange(n) + idx]
+        if not self.shuffle:
+            order = length_sorted_order(lengths)
+            chunk = np.zeros(n, dtype=np.int64)
+        else:
+            perm = self._rng.permutation(n)
+            chunk = np.arange(n) // (self.batch_size * BUCKET_BATCHES)
+            order = perm[np.lexsort((lengths[perm], chunk))]
+        starts, stops = cut_batches(
+            lengths[order], chunk, self.batch_size, self.max_events
+        )
+        if self.shuffle:
+            pick = self._rng.permutation(len(starts))
+            starts, stops = starts[pick], stops[pick]
+        return [order[a:b] for a, b in zip(starts, stops)]
 
     def __iter__(self):
-        order = self.order()
-        bs = self.batch_size
-        for start in range(0, len(order), bs):
-            yield self.dataset.batch(order[start : start + bs])
+        for rows in self.batches():
+            yield self.dataset.batch(rows)

@@ -49,6 +49,9 @@ _OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 
+#: float32 values of recurrent activations per training batch (32 MB)
+MAX_BATCH_FLOATS = 2**23
+
 #: rows per prediction batch (sequences are length-sorted first)
 PREDICT_BATCH_SIZE = 1024
 
@@ -419,7 +422,9 @@ class _BaseSequenceEstimator(BaseEstimator):
             # generator shared by all of them keeps partial_fit calls and
             # warm starts from replaying the first epochs' batch order
             iterator_train__random_state=np.random.default_rng(self._seed),
+            iterator_train__max_events=self._max_batch_events(),
             iterator_valid=BucketBatchIterator,
+            iterator_valid__max_events=self._max_batch_events(),
             train_split=None if valid_ds is None else predefined_split(valid_ds),
             callbacks=callbacks,
             verbose=int(self.verbose),
@@ -428,6 +433,18 @@ class _BaseSequenceEstimator(BaseEstimator):
             **optimizer_kwargs,
         )
         return net
+
+    def _max_batch_events(self) -> int:
+        """Cap on rows x padded length of a training batch.
+
+        The recurrent layer saves about ``4 * hidden_size`` floats per event
+        and direction for the backward pass; past ~32 MB per batch the CPU
+        backward pass got several times slower per step (large buffers are
+        mapped fresh from the OS at each allocation). Batches of long
+        sequences are therefore cut to fewer rows.
+        """
+        per_event = 4 * self.hidden_size * (2 if self.bidirectional else 1)
+        return max(int(self.batch_size_), MAX_BATCH_FLOATS // per_event)
 
     def _train(self, Xr, y_enc, *, incremental: bool, continuing: bool):
         n = len(Xr)

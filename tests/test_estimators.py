@@ -459,7 +459,7 @@ def test_batches_are_bucketed_by_length():
     X = RaggedSequences(np.r_[0, np.cumsum(lengths)], numeric=np.zeros(lengths.sum()))
     ds = SequenceDataset(X, np.arange(200))
     it = BucketBatchIterator(ds, batch_size=10, shuffle=True, random_state=0)
-    orders = [it.order() for _ in range(2)]
+    orders = [np.concatenate(it.batches()) for _ in range(2)]
     for order in orders:
         np.testing.assert_array_equal(np.sort(order), np.arange(200))
     assert not np.array_equal(*orders)
@@ -468,7 +468,27 @@ def test_batches_are_bucketed_by_length():
     assert padded < 0.7 * 200 * lengths.max()
     # prediction order: sorted by length
     plain = BucketBatchIterator(ds, batch_size=10)
-    np.testing.assert_array_equal(plain.order(), np.argsort(lengths, kind="stable"))
+    np.testing.assert_array_equal(
+        np.concatenate(plain.batches()), np.argsort(lengths, kind="stable")
+    )
+
+
+def test_max_events_shrinks_batches_of_long_sequences():
+    lengths = np.r_[np.full(300, 4), np.full(40, 100)]
+    X = RaggedSequences(np.r_[0, np.cumsum(lengths)], numeric=np.zeros(lengths.sum()))
+    ds = SequenceDataset(X, np.zeros(len(lengths)))
+    it = BucketBatchIterator(ds, batch_size=64, shuffle=True, max_events=1000)
+    batches = it.batches()
+    rows = np.concatenate(batches)
+    np.testing.assert_array_equal(np.sort(rows), np.arange(len(lengths)))
+    for b in batches:
+        assert len(b) * lengths[b].max() <= 1000 or len(b) == 1
+        assert len(b) <= 64
+    # short rows keep full batches, long rows come 8 at a time (2**3 * 100 <= 1000)
+    sizes = sorted({len(b) for b in batches if lengths[b].max() == 100})
+    assert sizes == [8]
+    assert max(len(b) for b in batches if lengths[b].max() == 4) == 64
+    assert abs(len(it) - len(batches)) <= 2
 
 
 # ------------------------------------------------------------ determinism
