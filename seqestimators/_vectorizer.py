@@ -320,18 +320,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         check_sequence_frame(X, caller=type(self).__name__)
         cols, offsets = self._read(X)
         keep = self._keep_index(offsets)
-        cat_blocks = []
-        for name in self.categorical_:
+        n_events = int(offsets[-1]) if keep is None else len(keep)
+        categorical = np.empty((n_events, len(self.categorical_)), dtype=np.int64)
+        for j, name in enumerate(self.categorical_):
             values = cols[name].values
             if keep is not None:
                 values = values.take(pa.array(keep))
-            cat_blocks.append(self._encode(name, values, offsets, X.index))
-        n_events = int(offsets[-1]) if keep is None else len(keep)
-        categorical = (
-            np.stack(cat_blocks, axis=1)
-            if cat_blocks
-            else np.zeros((n_events, 0), dtype=np.int64)
-        )
+            categorical[:, j] = self._encode(name, values, offsets, X.index)
         numeric = self._numeric_block(cols, offsets, keep, X.index, scaled=True)
         if keep is not None:
             lengths = np.minimum(np.diff(offsets), self.max_len)
@@ -416,16 +411,21 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         return names
 
     def _numeric_block(self, cols, offsets, keep, index, *, scaled: bool) -> np.ndarray:
-        blocks = []
-        for c in self.numeric_:
+        """Numeric channels then time features, one column at a time into a
+        preallocated block (float64 in fit, scaled float32 in transform)."""
+        n_channels = len(self.numeric_) + (self.time_ is not None)
+        n_kept = int(offsets[-1]) if keep is None else len(keep)
+        block = np.zeros((n_kept, n_channels), dtype=np.float64)
+        for j, c in enumerate(self.numeric_):
             values = cols[c].values
             if pa.types.is_null(values.type):
-                blocks.append(np.zeros(len(values)))
                 continue
-            blocks.append(np.asarray(values.cast(pa.float64()), dtype=np.float64))
+            column = np.asarray(values.cast(pa.float64()), dtype=np.float64)
+            block[:, j] = column if keep is None else column[keep]
         if self.time_ is not None:
             seconds = timestamps_to_seconds(cols[self.time_])
             gap = np.diff(seconds, prepend=seconds[:1] if len(seconds) else seconds)
+            del seconds
             starts = offsets[:-1][np.diff(offsets) > 0]
             gap[starts] = 0.0
             if np.any(gap < 0):
@@ -438,22 +438,17 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                     "time, e.g. with seqestimators.to_sequences(events, "
                     f"order_by={self.time_!r})."
                 )
-            blocks.append(np.log1p(gap))
-        n_events = int(offsets[-1])
-        if not blocks:
-            n_kept = n_events if keep is None else len(keep)
-            return np.zeros((n_kept, 0), dtype=np.float32)
-        block = np.stack(blocks, axis=1)
-        if keep is not None:
-            block = block[keep]
-        if not np.all(np.isfinite(block)):
+            np.log1p(gap, out=gap)
+            block[:, -1] = gap if keep is None else gap[keep]
+        if n_channels and not np.all(np.isfinite(block)):
             bad = np.flatnonzero(~np.isfinite(block).all(axis=0))[0]
             raise ValueError(
                 f"Numeric channel {self._numeric_channel_names()[bad]!r} holds "
                 "infinite values; replace them before vectorizing."
             )
         if scaled:
-            block = (block - self.mean_) / self.scale_
+            block -= self.mean_
+            block /= self.scale_
             return block.astype(np.float32)
         return block
 
