@@ -1,6 +1,7 @@
 """seqestimators: scikit-learn estimators for user-behaviour sequences."""
 
 from ._estimators import LSTMSequenceClassifier, LSTMSequenceRegressor
+from ._labels import make_window_labels
 from ._ragged import RaggedSequences
 from ._sequences import to_sequences
 from ._vectorizer import SequenceVectorizer
@@ -12,5 +13,6 @@ __all__ = [
     "LSTMSequenceRegressor",
     "RaggedSequences",
     "SequenceVectorizer",
+    "make_window_labels",
     "to_sequences",
 ]
