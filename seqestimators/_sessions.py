@@ -1,0 +1,100 @@
+"""Sessions: split each entity's events where it was inactive for a while."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._sequences import _check_columns, _check_frame, _sortable
+
+__all__ = ["split_sessions"]
+
+
+def split_sessions(
+    events: pd.DataFrame,
+    gap="30min",
+    *,
+    by: str = "user_id",
+    order_by: str = "timestamp",
+    name: str = "session_id",
+) -> pd.DataFrame:
+    """Number the sessions of each entity by an inactivity gap.
+
+    A new session starts at an entity's first event and after every pause
+    longer than ``gap``. The result is a copy of ``events`` with a column
+    ``name`` of session ids (int64, unique across entities, in order of entity
+    then time), usable as the sequence key: ``to_sequences(sessions,
+    by="session_id")``.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Long event log. Not modified.
+    gap : str, timedelta or number, default="30min"
+        Inactivity that ends a session: a duration for datetime times, a
+        number in the time column's unit otherwise.
+    by, order_by : str
+        Entity and time columns.
+    name : str, default="session_id"
+        Name of the new column; must not exist yet.
+
+    Returns
+    -------
+    sessions : pandas.DataFrame
+        ``events`` (same row order and index) plus the session id column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from seqestimators import split_sessions
+    >>> events = pd.DataFrame({"user_id": [1, 1, 1, 2],
+    ...                        "timestamp": pd.to_datetime(
+    ...     ["2024-01-01 10:00", "2024-01-01 10:10", "2024-01-01 12:00",
+    ...      "2024-01-01 10:05"])})
+    >>> split_sessions(events, "30min")["session_id"].tolist()
+    [0, 0, 1, 2]
+    """
+    _check_frame(events)
+    _check_columns(events, [by, order_by], "Columns")
+    if name in events.columns:
+        raise ValueError(
+            f"Column {name!r} already exists; pass another name= for the "
+            "session ids."
+        )
+    times = events[order_by]
+    if times.isna().any() or events[by].isna().any():
+        raise ValueError(
+            f"Columns {by!r} and {order_by!r} must not have missing values; drop "
+            "or fill them first."
+        )
+    if pd.api.types.is_datetime64_any_dtype(times):
+        try:
+            limit = pd.Timedelta(gap)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"gap must be a duration such as '30min' for datetime times; got "
+                f"{gap!r}."
+            ) from None
+        if limit <= pd.Timedelta(0):
+            raise ValueError(f"gap must be positive; got {gap!r}.")
+        seconds = limit.total_seconds()
+        t = _sortable(times, order_by).astype("datetime64[ns]").astype(np.int64) / 1e9
+    else:
+        if isinstance(gap, str) or not np.isscalar(gap) or not gap > 0:
+            raise ValueError(
+                f"gap must be a positive number in the unit of {order_by!r}; got "
+                f"{gap!r}."
+            )
+        seconds = float(gap)
+        t = times.to_numpy(dtype=np.float64)
+    codes = pd.factorize(events[by], sort=True)[0]
+    order = np.argsort(t, kind="stable")
+    order = order[np.argsort(codes[order], kind="stable")]
+    c, ts = codes[order], t[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (c[1:] != c[:-1]) | (np.diff(ts) > seconds)
+    session = np.empty(len(order), dtype=np.int64)
+    session[order] = np.cumsum(new) - 1
+    out = events.copy()
+    out[name] = session
+    return out
