@@ -6,18 +6,25 @@ skorch :class:`~skorch.NeuralNet` (``net_``) around
 length-bucketed batches; skorch brings the training loop, callbacks and
 history. Prediction sorts sequences by length, pads each batch to its own
 longest sequence and restores the input order.
+
+A non-finite loss or a Ctrl-C ends training with the weights of the best (or
+last finished) epoch restored and a warning, never with a silently broken
+model; running out of memory says which setting to lower
+(``_TrainingGuard``, ``_end_training``; docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
@@ -105,18 +112,115 @@ class _ValidationScore(Callback):
     def on_epoch_end(self, net, **kwargs):
         if self.y_pred_:
             y_true = torch.cat(self.y_true_).numpy()
-            y_pred = torch.cat(self.y_pred_).numpy()
+            y_pred = torch.cat(self.y_pred_).numpy().astype(np.float64)
             net.history.record("valid_score", float(self.score_fn(y_true, y_pred)))
         self.y_pred_, self.y_true_ = [], []
 
 
 class _EarlyStopping(EarlyStopping):
     """skorch's EarlyStopping, idle in epochs without validation data
-    (``partial_fit``, warm starts without early stopping)."""
+    (``partial_fit``, warm starts without early stopping).
+
+    skorch stops training by raising ``KeyboardInterrupt``, the same signal as
+    a user's Ctrl-C; ``stopped_`` tells the two apart."""
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.stopped_ = False
 
     def on_epoch_end(self, net, **kwargs):
         if self.monitor in net.history[-1]:
-            super().on_epoch_end(net, **kwargs)
+            try:
+                super().on_epoch_end(net, **kwargs)
+            except KeyboardInterrupt:
+                self.stopped_ = True
+                raise
+
+
+class _TrainingGuard(Callback):
+    """Stop on a non-finite training loss; remember the last good weights.
+
+    After every finished epoch whose weights are all finite, the weights are
+    copied (``weights_``, from epoch ``weights_epoch_``); at the start of
+    training they are the current ones. A non-finite batch loss, or non-finite
+    weights at the end of an epoch, stop the loop (skorch's
+    ``KeyboardInterrupt`` signal) and are described in ``non_finite_``. The
+    estimator restores the weights and decides between a warning and an error
+    once skorch returns. ``epochs_done_`` counts the epochs that finished.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.epochs_done_ = 0
+        self.non_finite_ = None
+        self.batch_ = 0
+        self.weights_epoch_ = len(net.history)
+        # a first fit has nothing worth restoring yet
+        trained = self.weights_epoch_ > 0 and self._finite(net)
+        self.weights_ = self._copy(net) if trained else None
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.batch_ = 0
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if not training:
+            return
+        self.batch_ += 1
+        value = net.history[-1, "batches", -1, "train_loss"]
+        if not math.isfinite(value):
+            self.non_finite_ = (
+                f"the training loss became {value} in epoch {len(net.history)}, "
+                f"batch {self.batch_}"
+            )
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self._finite(net):
+            self.non_finite_ = (
+                f"the weights became NaN or infinite in epoch {len(net.history)}"
+            )
+            raise KeyboardInterrupt
+        self.epochs_done_ += 1
+        self.weights_epoch_ = len(net.history)
+        self.weights_ = self._copy(net)
+
+    def release(self):
+        """Drop the copied weights (they are only needed during ``fit``)."""
+        self.weights_ = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["weights_"] = None
+        return state
+
+    @staticmethod
+    def _finite(net) -> bool:
+        with torch.no_grad():
+            return all(bool(torch.isfinite(p).all()) for p in net.module_.parameters())
+
+    @staticmethod
+    def _copy(net) -> dict:
+        return {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA (torch.OutOfMemoryError), Python/numpy (MemoryError) or torch's
+    CPU allocator (RuntimeError "can't allocate memory") running out."""
+    if isinstance(exc, MemoryError | torch.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "allocate memory" in text
+    )
+
+
+def _with_message(exc: BaseException, message: str) -> BaseException:
+    """An exception of ``exc``'s type (MemoryError if that cannot be built)
+    carrying ``message`` followed by the original one."""
+    full = f"{message} Original error: {exc}"
+    try:
+        return type(exc)(full)
+    except Exception:  # an exception type with a different constructor
+        return MemoryError(full)
 
 
 def _check_ids_in_range(
@@ -244,7 +348,10 @@ class _BaseSequenceEstimator(BaseEstimator):
     def _n_outputs(self) -> int:  # pragma: no cover
         raise NotImplementedError
 
-    def _criterion(self, y_train):  # pragma: no cover
+    #: loss of the skorch net (its kwargs come from ``_criterion_kwargs``)
+    _criterion_class: type = torch.nn.Module
+
+    def _criterion_kwargs(self, y_train) -> dict:  # pragma: no cover
         raise NotImplementedError
 
     def _valid_score(self, y_true, y_pred) -> float:  # pragma: no cover
@@ -352,25 +459,48 @@ class _BaseSequenceEstimator(BaseEstimator):
             rows, test_size=n_valid, stratify=stratify, random_state=self._seed
         )
 
-    def _build_net(self, Xr: RaggedSequences, y_train, n_train: int, valid_ds):
+    def _module_kwargs(self) -> dict:
+        """Keyword arguments of :class:`SequenceNet` for the fitted input."""
         sig = self.input_signature_
         if self.embedding_dim == "auto":
             emb = [auto_embedding_dim(c) for c in sig["cardinalities"]]
         else:
             emb = [int(self.embedding_dim)] * sig["n_categorical"]
         n_numeric = sig["n_numeric"]
-        self.batch_size_ = (
-            auto_batch_size(n_train) if self.batch_size == "auto" else self.batch_size
-        )
+        return {
+            "cardinalities": list(sig["cardinalities"]),
+            "embedding_dims": emb,
+            "n_numeric": n_numeric,
+            "numeric_dim": max(8, n_numeric) if n_numeric else 0,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "bidirectional": self.bidirectional,
+            "cell": self.cell,
+            "dropout": self.dropout,
+            "pooling": self.pooling,
+            "n_outputs": self._n_outputs(),
+        }
+
+    def _build_net(
+        self, module_kwargs: dict, criterion_kwargs: dict, valid_ds=None
+    ) -> NeuralNet:
+        """The skorch net (not initialized) around ``SequenceNet(**module_kwargs)``.
+
+        Needs only fitted attributes (``batch_size_``, ``device_``, ``_seed``),
+        not training data, so :func:`seqestimators.load` rebuilds nets with it.
+        """
         optimizer = (
             _OPTIMIZERS[self.optimizer]
             if isinstance(self.optimizer, str)
             else self.optimizer
         )
         # Early stopping is always installed; it idles in epochs without
-        # validation data, so a warm start may switch early stopping on.
+        # validation data, so a warm start may switch early stopping on. The
+        # guard comes before it: its copy of the weights at the end of an
+        # epoch must not be skipped when early stopping ends the loop.
         callbacks = [
             ("valid_score", _ValidationScore(self._valid_score)),
+            ("training_guard", _TrainingGuard()),
             (
                 "early_stopping",
                 _EarlyStopping(
@@ -394,24 +524,13 @@ class _BaseSequenceEstimator(BaseEstimator):
                 callbacks.append(cb)
             else:
                 callbacks.append((f"user_{i}_{type(cb).__name__}", copy.deepcopy(cb)))
-        criterion, criterion_kwargs = self._criterion(y_train)
         optimizer_kwargs = {"optimizer__weight_decay": self.weight_decay}
         if optimizer is torch.optim.SGD:
             optimizer_kwargs["optimizer__momentum"] = 0.9
-        net = NeuralNet(
+        return NeuralNet(
             module=SequenceNet,
-            module__cardinalities=sig["cardinalities"],
-            module__embedding_dims=emb,
-            module__n_numeric=n_numeric,
-            module__numeric_dim=max(8, n_numeric) if n_numeric else 0,
-            module__hidden_size=self.hidden_size,
-            module__num_layers=self.num_layers,
-            module__bidirectional=self.bidirectional,
-            module__cell=self.cell,
-            module__dropout=self.dropout,
-            module__pooling=self.pooling,
-            module__n_outputs=self._n_outputs(),
-            criterion=criterion,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+            criterion=self._criterion_class,
             optimizer=optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -432,7 +551,6 @@ class _BaseSequenceEstimator(BaseEstimator):
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
             **optimizer_kwargs,
         )
-        return net
 
     def _max_batch_events(self) -> int:
         """Cap on rows x padded length of a training batch.
@@ -457,19 +575,130 @@ class _BaseSequenceEstimator(BaseEstimator):
             train_ds = SequenceDataset(Xr, y_enc)
             valid_ds = None
         if not continuing:
-            self.net_ = self._build_net(Xr, train_ds.y, len(train_ds), valid_ds)
+            self.batch_size_ = (
+                auto_batch_size(len(train_ds))
+                if self.batch_size == "auto"
+                else self.batch_size
+            )
+            self.net_ = self._build_net(
+                self._module_kwargs(), self._criterion_kwargs(train_ds.y), valid_ds
+            )
             self.net_.initialize()
         else:
             self.net_.set_params(
                 train_split=None if valid_ds is None else predefined_split(valid_ds)
             )
         epochs = 1 if incremental else self.max_epochs
-        self.net_.partial_fit(train_ds, None, epochs=epochs)
+        n_before = len(self.net_.history)
+        try:
+            # skorch catches KeyboardInterrupt (Ctrl-C, early stopping, the
+            # training guard), runs on_train_end and returns normally
+            self.net_.partial_fit(train_ds, None, epochs=epochs)
+        except BaseException as exc:
+            out_of_memory = isinstance(exc, Exception) and _is_out_of_memory(exc)
+            message = self._out_of_memory_message() if out_of_memory else ""
+            self._abandon_fit(continuing, n_before, use_valid)
+            if out_of_memory:
+                raise _with_message(exc, message) from exc
+            raise
         # keep no reference to the validation data: a saved model must not
         # carry (a tenth of) its training set
         self.net_.set_params(train_split=None)
+        self._end_training(epochs, n_before, use_valid, continuing)
+
+    def _end_training(self, epochs: int, n_before: int, use_valid: bool, continuing):
+        """Find out why training stopped and leave a usable model, or raise."""
+        name = type(self).__name__
+        callbacks = dict(self.net_.callbacks_)
+        guard, es = callbacks["training_guard"], callbacks["early_stopping"]
+        history = self.net_.history
+        # an epoch cut short (interrupt, non-finite loss) leaves no trace
+        del history[n_before + guard.epochs_done_ :]
+        if guard.non_finite_ is not None:
+            reason = "non_finite_loss"
+        elif getattr(es, "stopped_", False):
+            reason = "early_stopping"
+        elif guard.epochs_done_ < epochs:
+            reason = "interrupted"
+        else:
+            reason = "completed"
+        if reason in ("non_finite_loss", "interrupted"):
+            if use_valid and es.best_model_weights_ is not None:
+                weights, epoch, which = (
+                    es.best_model_weights_,
+                    es.best_epoch_,
+                    "the best validation loss so far",
+                )
+            else:
+                weights, epoch, which = (
+                    guard.weights_,
+                    guard.weights_epoch_,
+                    "the last finished epoch",
+                )
+            if weights is None or epoch == 0:
+                guard.release()
+                self._abandon_fit(continuing, n_before, use_valid)
+                if reason == "interrupted":
+                    raise KeyboardInterrupt
+                raise ValueError(
+                    f"{name} stopped training: {guard.non_finite_}, before any "
+                    "epoch finished with finite weights. The learning rate "
+                    f"(lr={self.lr}) is probably too high, or the inputs hold "
+                    "extreme values: lower lr, keep clip_grad_norm set, and scale "
+                    "numeric inputs (SequenceVectorizer standardizes them)."
+                )
+            self.net_.module_.load_state_dict(weights)
+            if reason == "non_finite_loss":
+                warnings.warn(
+                    f"{name} stopped training: {guard.non_finite_}. The weights of "
+                    f"epoch {epoch} ({which}) were restored. Lower the learning "
+                    f"rate (lr={self.lr}) or scale the inputs to train further.",
+                    ConvergenceWarning,
+                    stacklevel=6,
+                )
+            else:
+                warnings.warn(
+                    f"{name}: training was interrupted (KeyboardInterrupt) after "
+                    f"{len(history)} finished epoch(s). The weights of epoch "
+                    f"{epoch} ({which}) were restored; the model is fitted and "
+                    "usable.",
+                    UserWarning,
+                    stacklevel=6,
+                )
+        guard.release()
+        self.stop_reason_ = reason
         self.net_.module_.eval()
         self._record_history(use_valid)
+
+    def _abandon_fit(self, continuing: bool, n_before: int, use_valid: bool):
+        """Clean up after a fit that raised. A first fit leaves the estimator
+        unfitted. A continued one (warm start, ``partial_fit``) keeps the
+        weights of its last finished epoch (or those it started from)."""
+        net = self.net_
+        net.set_params(train_split=None)
+        if not continuing:
+            for attr in [a for a in vars(self) if a.endswith("_")]:
+                delattr(self, attr)
+            for attr in ("_seed", "_label_encoder", "_y_ndim"):
+                self.__dict__.pop(attr, None)
+            return
+        guard = dict(net.callbacks_)["training_guard"]
+        keep = n_before
+        if getattr(guard, "weights_", None) is not None:
+            net.module_.load_state_dict(guard.weights_)
+            keep = guard.weights_epoch_
+            guard.release()
+        del net.history[keep:]
+        net.module_.eval()
+        self._record_history(False)
+
+    def _out_of_memory_message(self) -> str:
+        return (
+            f"{type(self).__name__} ran out of memory while training on "
+            f"{self.device_!r} with batch_size={self.batch_size_}. "
+            "Use a smaller batch_size, shorter sequences "
+            "(SequenceVectorizer(max_len=...)) or a smaller hidden_size."
+        )
 
     def _stratify_labels(self, y_enc):
         return y_enc
@@ -523,11 +752,23 @@ class _BaseSequenceEstimator(BaseEstimator):
             for start in range(0, len(order), PREDICT_BATCH_SIZE):
                 rows = order[start : start + PREDICT_BATCH_SIZE]
                 (cat, num), lengths = pad_rows(Xr.offsets, flats, rows)
-                y = module(
-                    torch.from_numpy(cat).to(device),
-                    torch.from_numpy(num).to(device),
-                    torch.from_numpy(lengths).to(device),
-                )
+                try:
+                    y = module(
+                        torch.from_numpy(cat).to(device),
+                        torch.from_numpy(num).to(device),
+                        torch.from_numpy(lengths).to(device),
+                    )
+                except Exception as exc:
+                    if not _is_out_of_memory(exc):
+                        raise
+                    message = (
+                        f"{type(self).__name__} ran out of memory predicting a "
+                        f"batch of {len(rows)} sequences padded to {cat.shape[1]} "
+                        f"steps on {self.device_!r}. Shorten the sequences "
+                        "(SequenceVectorizer(max_len=...)) or predict fewer "
+                        f"than {len(rows)} sequences per call."
+                    )
+                    raise _with_message(exc, message) from exc
                 out[rows] = y.float().cpu().numpy()
         return out
 
@@ -627,6 +868,12 @@ default="adam"
         Validation accuracy at ``best_epoch_``.
     best_loss_ : float
         Lowest validation loss (training loss without early stopping).
+    stop_reason_ : str
+        Why the last ``fit``/``partial_fit`` ended: "completed" (all epochs
+        ran), "early_stopping", "non_finite_loss" (the loss became NaN or
+        infinite; the weights of the best or last finished epoch were
+        restored, with a ConvergenceWarning) or "interrupted" (Ctrl-C; the
+        same restoration, with a UserWarning). See docs/reliability.md.
     batch_size_ : int
         Batch size used.
     device_ : str
@@ -737,7 +984,9 @@ default="adam"
     def _n_outputs(self):
         return len(self.classes_)
 
-    def _criterion(self, y_train):
+    _criterion_class = torch.nn.CrossEntropyLoss
+
+    def _criterion_kwargs(self, y_train):
         kwargs = {}
         if self.class_weight is not None:
             classes = np.arange(len(self.classes_))
@@ -758,7 +1007,7 @@ default="adam"
                     [float(self.class_weight.get(c, 1.0)) for c in self.classes_]
                 )
             kwargs["weight"] = torch.as_tensor(w, dtype=torch.float32)
-        return torch.nn.CrossEntropyLoss, kwargs
+        return kwargs
 
     def _valid_score(self, y_true, y_pred):
         return accuracy_score(y_true, y_pred.argmax(1))
@@ -828,8 +1077,8 @@ device, random_state, verbose, warm_start
     y_mean_, y_scale_ : ndarray of shape (n_outputs,)
         Target standardization.
     net_, history_, n_iter_, best_epoch_, loss_curve_, validation_scores_, \
-best_validation_score_, best_loss_, batch_size_, device_, input_signature_, \
-n_features_in_
+best_validation_score_, best_loss_, stop_reason_, batch_size_, device_, \
+input_signature_, n_features_in_
         As in :class:`LSTMSequenceClassifier` (scores are R²).
 
     Examples
@@ -883,8 +1132,10 @@ n_features_in_
     def _n_outputs(self):
         return self.n_outputs_
 
-    def _criterion(self, y_train):
-        return torch.nn.MSELoss, {}
+    _criterion_class = torch.nn.MSELoss
+
+    def _criterion_kwargs(self, y_train):
+        return {}
 
     def _valid_score(self, y_true, y_pred):
         if len(y_true) < 2:

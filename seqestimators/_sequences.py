@@ -366,6 +366,8 @@ def common_offsets(columns: Sequence[ListColumn], index, *, caller: str) -> np.n
 def timestamps_to_seconds(col: ListColumn) -> np.ndarray:
     """Flat timestamps (datetime or numeric) as float64 seconds."""
     t = col.values.type
+    if pa.types.is_null(t):  # only empty lists: no timestamps at all
+        return np.zeros(len(col.values), dtype=np.float64)
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         ns = pc.cast(col.values, pa.timestamp("ns", tz=getattr(t, "tz", None)))
         return np.asarray(ns.cast(pa.int64()), dtype=np.float64) / 1e9

@@ -50,6 +50,40 @@ def _element_kind(col: ListColumn) -> str:
     return "unsupported"
 
 
+def _mean_std(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation of a float64 ``(n, d)`` block.
+
+    Columns whose plain statistics overflow float64 (values near 1e308) are
+    computed on the values divided by their largest magnitude and scaled
+    back, so every finite column gets a finite mean and standard deviation.
+    """
+    if not block.shape[0]:
+        return np.zeros(block.shape[1]), np.ones(block.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = block.mean(axis=0, dtype=np.float64)
+        std = block.std(axis=0, dtype=np.float64)
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if bad.any():
+        peak = np.abs(block[:, bad]).max(axis=0)
+        unit = block[:, bad] / np.where(peak > 0, peak, 1.0)
+        mean[bad] = unit.mean(axis=0) * peak
+        std[bad] = unit.std(axis=0) * peak
+    return mean, std
+
+
+def _is_constant(mean: np.ndarray, std: np.ndarray, n: int) -> np.ndarray:
+    """Columns whose standard deviation is zero up to rounding.
+
+    The mean of ``n`` equal values carries a rounding error of about
+    ``n * eps * |mean|``, so a constant column of large values gets a tiny
+    nonzero ``std`` (scikit-learn's StandardScaler has the same test); as a
+    scale it would blow rounding noise up to large values.
+    """
+    eps = np.finfo(np.float64).eps
+    rounding = np.sqrt(n * eps) * std + n * eps * np.abs(mean)
+    return (std <= 1e-12) | (std <= rounding)
+
+
 class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Turn a sequence frame into ragged model input.
 
@@ -88,7 +122,9 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         Keep at most this many of the most frequent categories per column
         (ties broken by value).
     handle_unknown : {"ignore", "error"}, default="ignore"
-        "ignore" encodes categories unseen in ``fit`` as id 1; "error" raises.
+        "ignore" encodes categories unseen in ``fit`` as id 1; "error" raises
+        for any category outside the vocabulary (unseen in ``fit``, or left
+        out by ``min_frequency``/``max_categories``).
 
     Attributes
     ----------
@@ -197,14 +233,9 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             self.vocabularies_[name] = self._learn_vocabulary(values, n_events)
         self.cardinalities_ = [len(v) + 2 for v in self.vocabularies_.values()]
         numeric = self._numeric_block(cols, offsets, keep, X.index, scaled=False)
-        if numeric.shape[0]:
-            mean = numeric.mean(axis=0, dtype=np.float64)
-            std = numeric.std(axis=0, dtype=np.float64)
-        else:
-            mean = np.zeros(numeric.shape[1])
-            std = np.ones(numeric.shape[1])
+        mean, std = _mean_std(numeric)
         self.mean_ = mean
-        self.scale_ = np.where(std > 1e-12, std, 1.0)
+        self.scale_ = np.where(_is_constant(mean, std, len(numeric)), 1.0, std)
         return self
 
     def _resolve_columns(self, X: pd.DataFrame) -> None:
@@ -398,8 +429,9 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         if self.handle_unknown == "error" and pc.any(unknown).as_py():
             bad = pc.unique(values.filter(unknown))[:5].to_pylist()
             raise ValueError(
-                f"Column {name!r} has categories unseen in fit, e.g. {bad}. Use "
-                "handle_unknown='ignore' to encode them as the unknown id 1."
+                f"Column {name!r} has categories unseen in fit (or left out of "
+                f"the vocabulary by min_frequency/max_categories), e.g. {bad}. "
+                "Use handle_unknown='ignore' to encode them as the unknown id 1."
             )
         ids = np.asarray(pc.fill_null(pos, -1), dtype=np.int64)
         return ids + 2 if not len(vocab) == 0 else np.full(len(ids), UNKNOWN_ID)
@@ -447,10 +479,43 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                 "infinite values; replace them before vectorizing."
             )
         if scaled:
-            block -= self.mean_
-            block /= self.scale_
-            return block.astype(np.float32)
+            return self._standardize(block)
         return block
+
+    def _standardize(self, block: np.ndarray) -> np.ndarray:
+        """``(block - mean_) / scale_`` as float32, in place on ``block``.
+
+        Values near the float64 limit are divided first so that ``x - mean``
+        cannot overflow; a value whose standardized form exceeds float32 (far
+        outside the range seen in fit) is an error, not an infinity.
+        """
+        if not len(block):
+            return block.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            safe = np.isfinite(block.max(axis=0) - self.mean_).all() and np.isfinite(
+                block.min(axis=0) - self.mean_
+            ).all()
+            if safe:
+                block -= self.mean_
+                block /= self.scale_
+            else:
+                block /= self.scale_
+                block -= self.mean_ / self.scale_
+        # column extremes, not an elementwise test: no temporary array
+        limit = np.finfo(np.float32).max
+        high, low = block.max(axis=0), block.min(axis=0)
+        fits = (high <= limit) & (low >= -limit)  # False for NaN too
+        if not fits.all():
+            bad = int(np.flatnonzero(~fits)[0])
+            peak = max(abs(float(high[bad])), abs(float(low[bad])))
+            raise ValueError(
+                f"Numeric channel {self._numeric_channel_names()[bad]!r} holds "
+                "values too large to standardize with the statistics learned in "
+                f"fit (mean {self.mean_[bad]:.3g}, scale {self.scale_[bad]:.3g}): "
+                f"scaled values reach {peak:.3g}, beyond the float32 range. Clip "
+                "or rescale the column (e.g. with a log) before vectorizing."
+            )
+        return block.astype(np.float32)
 
     def set_output(self, *, transform=None):
         """Accept only the default output container.
