@@ -14,7 +14,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._sequences import _check_columns, _check_frame, to_sequences
+from ._sequences import (
+    _check_columns,
+    _check_frame,
+    positive_duration,
+    to_sequences,
+)
 
 __all__ = ["make_window_labels"]
 
@@ -49,25 +54,6 @@ def _as_cutoffs(cutoff, times: pd.Series) -> list:
     if len(set(out)) != len(out):
         raise ValueError("cutoff lists the same time twice; each cutoff once.")
     return sorted(out)
-
-
-def _as_horizon(horizon, times: pd.Series):
-    if pd.api.types.is_datetime64_any_dtype(times):
-        try:
-            h = pd.Timedelta(horizon)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"horizon must be a duration such as '30D' or pd.Timedelta(days=30) "
-                f"for datetime events; got {horizon!r}."
-            ) from None
-        if h <= pd.Timedelta(0):
-            raise ValueError(f"horizon must be positive; got {horizon!r}.")
-        return h
-    if not np.isscalar(horizon) or isinstance(horizon, (str, bool)):
-        raise TypeError(f"horizon must be a positive number; got {horizon!r}.")
-    if not horizon > 0:
-        raise ValueError(f"horizon must be positive; got {horizon!r}.")
-    return horizon
 
 
 def make_window_labels(
@@ -162,7 +148,7 @@ def make_window_labels(
             f"Ordering column {order_by!r} has missing values; drop or fill them."
         )
     cutoffs = _as_cutoffs(cutoff, times)
-    h = _as_horizon(horizon, times)
+    h = positive_duration(horizon, times, "horizon", "30D")
 
     is_target = (
         (events[target_event[0]] == target_event[1]).to_numpy()

@@ -363,6 +363,30 @@ def common_offsets(columns: Sequence[ListColumn], index, *, caller: str) -> np.n
     return first.offsets
 
 
+def positive_duration(value, times: pd.Series, name: str, example: str):
+    """``value`` as a positive duration in the unit of ``times``: a
+    ``pd.Timedelta`` for datetime times, a number otherwise."""
+    if pd.api.types.is_datetime64_any_dtype(times):
+        try:
+            duration = pd.Timedelta(value)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name} must be a duration such as {example!r} for datetime "
+                f"times; got {value!r}."
+            ) from None
+        if duration <= pd.Timedelta(0):
+            raise ValueError(f"{name} must be positive; got {value!r}.")
+        return duration
+    if not np.isscalar(value) or isinstance(value, (str, bool)):
+        raise TypeError(
+            f"{name} must be a positive number in the unit of the time column; "
+            f"got {value!r}."
+        )
+    if not value > 0:
+        raise ValueError(f"{name} must be positive; got {value!r}.")
+    return value
+
+
 def timestamps_to_seconds(col: ListColumn) -> np.ndarray:
     """Flat timestamps (datetime or numeric) as float64 seconds."""
     t = col.values.type

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._sequences import _check_columns, _check_frame, _sortable
+from ._sequences import _check_columns, _check_frame, _sortable, positive_duration
 
 __all__ = ["split_sessions"]
 
@@ -67,25 +67,12 @@ def split_sessions(
             f"Columns {by!r} and {order_by!r} must not have missing values; drop "
             "or fill them first."
         )
-    if pd.api.types.is_datetime64_any_dtype(times):
-        try:
-            limit = pd.Timedelta(gap)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"gap must be a duration such as '30min' for datetime times; got "
-                f"{gap!r}."
-            ) from None
-        if limit <= pd.Timedelta(0):
-            raise ValueError(f"gap must be positive; got {gap!r}.")
+    limit = positive_duration(gap, times, "gap", "30min")
+    if isinstance(limit, pd.Timedelta):
         seconds = limit.total_seconds()
         t = _sortable(times, order_by).astype("datetime64[ns]").astype(np.int64) / 1e9
     else:
-        if isinstance(gap, str) or not np.isscalar(gap) or not gap > 0:
-            raise ValueError(
-                f"gap must be a positive number in the unit of {order_by!r}; got "
-                f"{gap!r}."
-            )
-        seconds = float(gap)
+        seconds = float(limit)
         t = times.to_numpy(dtype=np.float64)
     codes = pd.factorize(events[by], sort=True)[0]
     order = np.argsort(t, kind="stable")
