@@ -13,6 +13,12 @@ import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+#: torch threads of every benchmark (env BENCH_THREADS, default 1): one
+#: thread gives stable numbers on a small shared machine, where two threads
+#: competing with any other load can run ~10x slower
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+torch.set_num_threads(THREADS)
+
 
 def long_tailed_lengths(n, *, median=20, max_len=500, sigma=1.0, seed=0):
     """Lognormal sequence lengths (most short, a few very long), in [1, max_len]."""

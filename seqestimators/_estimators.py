@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,7 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_random_state, check_scalar, column_or_1d
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -43,6 +42,7 @@ from skorch.helper import predefined_split
 
 from ._batching import BucketBatchIterator, SequenceDataset, length_sorted_order
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
+from ._cpu import cpu_runtime
 from ._inputs import as_ragged, describe_input
 from ._ragged import RaggedSequences, pad_rows
 from ._torch_model import SequenceNet
@@ -56,25 +56,13 @@ _OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 
-#: float32 values of recurrent activations per training batch (32 MB)
+#: float32 values of recurrent activations per training batch (32 MB): bounds
+#: the memory of a batch of long sequences (fewer rows per batch); at this size
+#: it costs no speed (benchmarks/bench_training.py)
 MAX_BATCH_FLOATS = 2**23
 
 #: rows per prediction batch (sequences are length-sorted first)
 PREDICT_BATCH_SIZE = 1024
-
-
-@contextmanager
-def torch_threads(n_threads: int | None):
-    """Let torch use ``n_threads`` CPU threads inside the block (None: as is)."""
-    if n_threads is None or n_threads == torch.get_num_threads():
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def auto_embedding_dim(cardinality: int) -> int:
@@ -93,6 +81,55 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     z -= z.max(axis=1, keepdims=True)
     z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
     return z
+
+
+def _top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` highest scores of each row, best first.
+
+    Ties go to the lower column index, exactly as
+    ``np.argsort(-scores, axis=1, kind="stable")[:, :k]`` (and
+    :func:`seqestimators.metrics.top_k`). With few columns wanted out of many,
+    the k best are selected in linear time first (``np.partition``) and only
+    they are sorted.
+    """
+    n_rows, n_cols = scores.shape
+    if 4 * k >= n_cols:
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    # the k-th largest score of each row; all larger ones are in, and of the
+    # ones equal to it the lowest columns fill the remaining places
+    kth = np.partition(scores, n_cols - k, axis=1)[:, n_cols - k, None]
+    above = scores > kth
+    at = scores == kth
+    room = k - above.sum(axis=1, keepdims=True)
+    chosen = above | (at & (np.cumsum(at, axis=1) <= room))
+    cols = np.nonzero(chosen)[1].reshape(n_rows, k)  # ascending per row
+    order = np.argsort(-np.take_along_axis(scores, cols, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(cols, order, axis=1)
+
+
+class _HalfPoissonDeviance(torch.nn.Module):
+    """Half the mean Poisson deviance of rates ``exp(log_rate)`` for counts
+    ``y``: ``mean(exp(f) - y f + y log y - y)``, 0 for a perfect fit.
+
+    Its gradient is that of ``torch.nn.PoissonNLLLoss(log_input=True)``; the
+    ``y log y - y`` term makes ``valid_loss`` half of
+    ``sklearn.metrics.mean_poisson_deviance`` on the validation data.
+    """
+
+    def forward(self, log_rate, y):
+        return (torch.exp(log_rate) - y * log_rate + torch.xlogy(y, y) - y).mean()
+
+
+#: the standard deviation of a normal distribution per median absolute deviation
+_MAD_TO_STD = 1.4826
+
+#: loss name of the regressor -> criterion class of its skorch net
+_REGRESSION_LOSSES = {
+    "squared_error": torch.nn.MSELoss,
+    "absolute_error": torch.nn.L1Loss,
+    "huber": torch.nn.HuberLoss,
+    "poisson": _HalfPoissonDeviance,
+}
 
 
 class _ValidationScore(Callback):
@@ -357,6 +394,10 @@ class _BaseSequenceEstimator(BaseEstimator):
     def _valid_score(self, y_true, y_pred) -> float:  # pragma: no cover
         raise NotImplementedError
 
+    def _init_output(self, module, y_enc) -> None:
+        """Adjust the freshly initialized ``module`` to the training targets
+        (first fit only); the default keeps torch's initialization."""
+
     # ----------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -403,7 +444,7 @@ class _BaseSequenceEstimator(BaseEstimator):
             self._seed = self._draw_seed()
             self.n_iter_ = 0
         devices = self._rng_devices()
-        with torch.random.fork_rng(devices=devices), torch_threads(self.n_threads):
+        with torch.random.fork_rng(devices=devices), cpu_runtime(self.n_threads):
             torch.manual_seed(self._seed + self.n_iter_)
             self._train(Xr, y_enc, incremental=incremental, continuing=continuing)
         return self
@@ -584,6 +625,7 @@ class _BaseSequenceEstimator(BaseEstimator):
                 self._module_kwargs(), self._criterion_kwargs(train_ds.y), valid_ds
             )
             self.net_.initialize()
+            self._init_output(self.net_.module_, y_enc)
         else:
             self.net_.set_params(
                 train_split=None if valid_ds is None else predefined_split(valid_ds)
@@ -679,7 +721,7 @@ class _BaseSequenceEstimator(BaseEstimator):
         if not continuing:
             for attr in [a for a in vars(self) if a.endswith("_")]:
                 delattr(self, attr)
-            for attr in ("_seed", "_label_encoder", "_y_ndim"):
+            for attr in ("_seed", "_label_encoder", "_y_ndim", "_loss"):
                 self.__dict__.pop(attr, None)
             return
         guard = dict(net.callbacks_)["training_guard"]
@@ -748,7 +790,7 @@ class _BaseSequenceEstimator(BaseEstimator):
         out = np.empty((len(Xr), self._n_outputs()), dtype=np.float32)
         order = length_sorted_order(Xr.lengths) if len(Xr) > 1 else np.zeros(1, int)
         flats = [Xr.categorical, Xr.numeric]
-        with torch.inference_mode(), torch_threads(self.n_threads):
+        with torch.inference_mode(), cpu_runtime(self.n_threads):
             for start in range(0, len(order), PREDICT_BATCH_SIZE):
                 rows = order[start : start + PREDICT_BATCH_SIZE]
                 (cat, num), lengths = pad_rows(Xr.offsets, flats, rows)
@@ -1049,6 +1091,55 @@ default="adam"
         best = self._forward(X).argmax(axis=1)
         return self.classes_[best]
 
+    def predict_topk(self, X, k=5):
+        """The ``k`` most likely class labels of each sequence, best first.
+
+        Parameters
+        ----------
+        X : sequences (see ``fit``)
+        k : int, default=5
+            Labels per sequence, at most ``len(classes_)``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples, k)
+            Original class labels; column 0 equals :meth:`predict`. Equal
+            probabilities are ordered by their position in ``classes_``, as
+            in :func:`seqestimators.metrics.top_k` applied to
+            :meth:`predict_proba`.
+
+        Notes
+        -----
+        The ranking uses the log-probabilities, so classes whose
+        probabilities underflow to 0 in :meth:`predict_proba` are still
+        ordered. In a pipeline, call
+        ``pipe[-1].predict_topk(pipe[:-1].transform(X))``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from seqestimators import LSTMSequenceClassifier
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(60, 5, 1)).astype("float32")
+        >>> y = np.array(["a", "b", "c"])[rng.randint(3, size=60)]
+        >>> clf = LSTMSequenceClassifier(hidden_size=4, max_epochs=1,
+        ...                              random_state=0).fit(X, y)
+        >>> clf.predict_topk(X[:4], k=2).shape
+        (4, 2)
+        """
+        check_is_fitted(self, "net_")
+        if isinstance(k, bool):
+            raise TypeError(f"k must be an int >= 1, not a bool. Got {k!r}.")
+        check_scalar(k, "k", Integral, min_val=1)
+        n_classes = len(self.classes_)
+        if k > n_classes:
+            raise ValueError(
+                f"k={k} is larger than the number of classes ({n_classes}) of "
+                f"{type(self).__name__}; pass k <= {n_classes}."
+            )
+        scores = _log_softmax(self._forward(X))
+        return self.classes_[_top_k_indices(scores, int(k))]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = False
@@ -1058,24 +1149,46 @@ default="adam"
 class LSTMSequenceRegressor(RegressorMixin, _BaseSequenceEstimator):
     """Recurrent regressor of event sequences (LSTM or GRU).
 
-    Targets are standardized internally and predictions returned in the
-    original scale; 1-D and multi-output ``y`` are supported.
+    Targets are standardized internally (except with ``loss="poisson"``) and
+    predictions returned in the original scale; 1-D and multi-output ``y``
+    are supported.
 
     Parameters
     ----------
+    loss : {"squared_error", "absolute_error", "huber", "poisson"}, \
+default="squared_error"
+        Training loss (the names of
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor`).
+        "squared_error" estimates the conditional mean, "absolute_error" the
+        conditional median. "huber" is squared for residuals up to 1 and
+        absolute beyond, measured on the standardized targets (``delta=1``):
+        robust to outliers in ``y``. These two standardize ``y`` robustly, by
+        its median and ``1.4826 * MAD`` (the standard deviation for normal
+        data; outliers cannot inflate it), so Huber's ``delta`` is about one
+        standard deviation of the bulk of ``y``.
+        "poisson" suits counts and rates: the network outputs a log-rate,
+        ``predict`` returns the rate ``exp(log_rate) >= 0``, targets are not
+        standardized and must be non-negative with ``sum(y) > 0`` (per
+        output) in ``fit``; the output bias starts at ``log(mean(y))``.
+        A warm start or ``partial_fit`` keeps the loss of the first fit.
     hidden_size, num_layers, bidirectional, cell, embedding_dim, dropout, \
 pooling, lr, optimizer, weight_decay, batch_size, max_epochs, early_stopping, \
 validation_fraction, n_iter_no_change, tol, clip_grad_norm, callbacks, \
-device, random_state, verbose, warm_start
+device, n_threads, random_state, verbose, warm_start
         As in :class:`LSTMSequenceClassifier`. The validation split is not
-        stratified; ``valid_score`` is the R² on the validation data.
+        stratified; ``valid_score`` is the R² on the validation data and
+        ``valid_loss`` the training loss on it (on the standardized scale;
+        for "poisson" half the mean Poisson deviance).
 
     Attributes
     ----------
     n_outputs_ : int
         Number of targets.
     y_mean_, y_scale_ : ndarray of shape (n_outputs,)
-        Target standardization.
+        Target standardization, ``(y - y_mean_) / y_scale_``: mean and
+        standard deviation of ``y`` for "squared_error", median and
+        ``1.4826 * MAD`` (the standard deviation where the MAD is 0) for
+        "huber" and "absolute_error", 0 and 1 for "poisson".
     net_, history_, n_iter_, best_epoch_, loss_curve_, validation_scores_, \
 best_validation_score_, best_loss_, stop_reason_, batch_size_, device_, \
 input_signature_, n_features_in_
@@ -1091,7 +1204,81 @@ input_signature_, n_features_in_
     >>> reg = LSTMSequenceRegressor(hidden_size=8, max_epochs=3, random_state=0)
     >>> reg.fit(X, y).predict(X[:2]).shape
     (2,)
+
+    Counts with the Poisson loss predict non-negative rates:
+
+    >>> counts = rng.poisson(np.exp(0.3 * y))
+    >>> reg = LSTMSequenceRegressor(loss="poisson", hidden_size=4, max_epochs=1,
+    ...                             random_state=0).fit(X, counts)
+    >>> bool((reg.predict(X) >= 0).all())
+    True
     """
+
+    _parameter_constraints: dict = {
+        **_BaseSequenceEstimator._parameter_constraints,
+        "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="squared_error",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        cell="lstm",
+        embedding_dim="auto",
+        dropout=0.1,
+        pooling="last",
+        lr=3e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        clip_grad_norm=1.0,
+        callbacks=None,
+        device="cpu",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            cell=cell,
+            embedding_dim=embedding_dim,
+            dropout=dropout,
+            pooling=pooling,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            clip_grad_norm=clip_grad_norm,
+            callbacks=callbacks,
+            device=device,
+            n_threads=n_threads,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.loss = loss
+
+    @property
+    def _fitted_loss(self) -> str:
+        """The loss the network was (or is being) trained with. Models saved
+        before ``loss`` existed were trained with the squared error."""
+        return self.__dict__.get("_loss", "squared_error")
 
     def _encode_targets(self, y, *, first, classes=None):
         name = type(self).__name__
@@ -1116,12 +1303,35 @@ input_signature_, n_features_in_
                 "finite."
             )
         y2 = y.reshape(len(y), -1)
+        if not first and self.loss != self._fitted_loss:
+            raise ValueError(
+                f"{name} was fitted with loss={self._fitted_loss!r}, but loss is "
+                f"now {self.loss!r}; a warm start or partial_fit continues "
+                "training with the loss of the first fit. Set "
+                f"loss={self._fitted_loss!r}, or warm_start=False to train a new "
+                "model with the new loss."
+            )
+        loss = self.loss if first else self._fitted_loss
+        if loss == "poisson":
+            self._check_poisson_targets(y2, first=first)
         if first:
+            self._loss = loss
             self._y_ndim = y.ndim
             self.n_outputs_ = y2.shape[1]
-            self.y_mean_ = y2.mean(axis=0)
             std = y2.std(axis=0)
-            self.y_scale_ = np.where(std > 1e-12, std, 1.0)
+            if loss == "poisson":
+                # the log-rate output needs y on its own scale
+                self.y_mean_ = np.zeros(self.n_outputs_)
+                self.y_scale_ = np.ones(self.n_outputs_)
+            elif loss in ("huber", "absolute_error"):
+                # outliers must not set the scale (and with it Huber's delta)
+                self.y_mean_ = np.median(y2, axis=0)
+                mad = np.median(np.abs(y2 - self.y_mean_), axis=0)
+                scale = np.where(mad > 1e-12, _MAD_TO_STD * mad, std)
+                self.y_scale_ = np.where(scale > 1e-12, scale, 1.0)
+            else:
+                self.y_mean_ = y2.mean(axis=0)
+                self.y_scale_ = np.where(std > 1e-12, std, 1.0)
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y2.shape[1]} outputs, but {name} was fitted with "
@@ -1129,17 +1339,63 @@ input_signature_, n_features_in_
             )
         return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
 
+    def _check_poisson_targets(self, y2, *, first: bool) -> None:
+        """Poisson targets are counts or rates: no negative values, and (in
+        the first fit, whose output bias starts at ``log(mean(y))``) not all
+        zero. The wording follows HistGradientBoostingRegressor's."""
+        name = type(self).__name__
+        negative = y2 < 0
+        if negative.any():
+            raise ValueError(
+                f"{name} with loss='poisson' requires non-negative y and "
+                f"sum(y) > 0, but y has {int(negative.sum())} negative "
+                f"value{'s' if negative.sum() > 1 else ''} (min "
+                f"{y2.min():.6g}). Poisson targets are counts or rates; use "
+                "loss='squared_error' or 'huber' for targets that can be "
+                "negative."
+            )
+        if first:
+            zero = np.flatnonzero(y2.sum(axis=0) <= 0)
+            if len(zero):
+                which = (
+                    "every target is 0"
+                    if y2.shape[1] == 1
+                    else f"every target of output(s) {zero.tolist()} is 0"
+                )
+                raise ValueError(
+                    f"{name} with loss='poisson' requires non-negative y and "
+                    f"sum(y) > 0, but {which}: a rate of 0 has no finite "
+                    "log-rate to start from. Fit on data with at least one "
+                    "positive count (later partial_fit batches may be all zero)."
+                )
+
     def _n_outputs(self):
         return self.n_outputs_
 
-    _criterion_class = torch.nn.MSELoss
+    @property
+    def _criterion_class(self):
+        return _REGRESSION_LOSSES[self._fitted_loss]
 
     def _criterion_kwargs(self, y_train):
+        if self._fitted_loss == "huber":
+            return {"delta": 1.0}
         return {}
+
+    def _init_output(self, module, y_enc):
+        if self._fitted_loss != "poisson":
+            return
+        # start at the constant model: the mean rate of each output
+        with torch.no_grad():
+            module.head.bias.copy_(torch.as_tensor(np.log(y_enc.mean(axis=0))))
 
     def _valid_score(self, y_true, y_pred):
         if len(y_true) < 2:
             return float("nan")
+        if self._fitted_loss == "poisson":
+            with np.errstate(over="ignore"):
+                y_pred = np.exp(y_pred)
+            if not np.isfinite(y_pred).all():
+                return float("nan")
         return r2_score(y_true, y_pred)
 
     def _stratify_labels(self, y_enc):
@@ -1152,11 +1408,19 @@ input_signature_, n_features_in_
         return self._fit(X, y, incremental=True, continuing=not first)
 
     def predict(self, X):
-        """Predicted targets in the original scale, shape (n,) or (n, n_outputs)."""
-        out = self._forward(X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        """Predicted targets in the original scale, shape (n,) or (n, n_outputs).
+
+        With ``loss="poisson"``, the predicted rates ``exp(log_rate)``.
+        """
+        out = self._forward(X).astype(np.float64)
+        if self._fitted_loss == "poisson":
+            out = np.exp(out)
+        else:
+            out = out * self.y_scale_ + self.y_mean_
         return out[:, 0] if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags

@@ -9,7 +9,8 @@ A model file is a ZIP archive with two members:
     "attributes": ...}`` whose class is looked up in an explicit registry;
     parameters and fitted attributes are plain JSON values, with tagged
     objects for what JSON lacks (numpy arrays with their dtype, tuples, dicts
-    with non-string keys, non-finite floats, bytes). A fitted network adds a
+    with non-string keys, non-finite floats, bytes, timestamps as ISO 8601
+    text with their timezone name). A fitted network adds a
     ``"net"`` entry: the keyword arguments of its torch module and loss, the
     optimizer state, the batch-order random generator and the training
     history (per-epoch scalars).
@@ -24,6 +25,7 @@ Loading reads JSON, numbers and tensors, and nothing else: no pickle, no
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import json
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import safetensors.torch
 import sklearn
 import skorch
@@ -132,6 +135,8 @@ class _Writer:
             return int(obj)
         if isinstance(obj, float) and not isinstance(obj, np.floating):
             return obj if math.isfinite(obj) else {"$": "float", "value": repr(obj)}
+        if isinstance(obj, datetime.date | np.datetime64) and not pd.isna(obj):
+            return _timestamp_node(obj)
         if isinstance(obj, np.ndarray):
             return self._array(obj, path)
         if isinstance(obj, np.generic):
@@ -242,6 +247,37 @@ class _Writer:
             "batch_order_rng": self.value(rng.bit_generator.state, f"{path}.rng"),
             "history": [_history_row(row) for row in net.history],
         }
+
+
+def _timestamp_node(obj) -> dict:
+    """A date or time (e.g. SequenceVectorizer's ``reference_time``) as ISO
+    8601 text with its UTC offset, plus the timezone name to restore."""
+    ts = pd.Timestamp(obj)
+    return {
+        "$": "timestamp",
+        "value": ts.isoformat(),
+        "tz": None if ts.tz is None else str(ts.tz),
+    }
+
+
+def _read_timestamp(v: dict) -> pd.Timestamp:
+    text, tz = v.get("value"), v.get("tz")
+    if not isinstance(text, str) or len(text) > 64:
+        raise ValueError(f"bad timestamp {text!r}")
+    if tz is not None and not isinstance(tz, str):
+        raise ValueError(f"bad timezone {tz!r}")
+    try:
+        ts = pd.Timestamp(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"bad timestamp {text!r}") from None
+    if pd.isna(ts) or (ts.tz is None) != (tz is None):
+        raise ValueError(f"bad timestamp {text!r} (timezone {tz!r})")
+    if tz is not None:
+        try:
+            ts = ts.tz_convert(tz)
+        except (LookupError, TypeError, ValueError):  # unnamed offset: keep it
+            pass
+    return ts
 
 
 def _history_row(row: dict) -> dict:
@@ -409,6 +445,8 @@ class _Reader:
             return {self.value(k): self.value(x) for k, x in v["items"]}
         if tag == "bytes":
             return bytes.fromhex(v["hex"])
+        if tag == "timestamp":
+            return _read_timestamp(v)
         if tag == "ndarray":
             return self._array(v)
         if tag == "scalar":

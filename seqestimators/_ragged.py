@@ -189,6 +189,12 @@ class RaggedSequences:
         return int(self.offsets[-1])
 
     @property
+    def nbytes(self) -> int:
+        """Bytes of the offsets and flat event arrays (grows with events, not
+        with ``n_sequences * max_len``)."""
+        return self.offsets.nbytes + self.categorical.nbytes + self.numeric.nbytes
+
+    @property
     def shape(self) -> tuple[int]:
         """``(n_sequences,)``: one sample per sequence."""
         return (self.n_sequences,)

@@ -389,18 +389,26 @@ def positive_duration(value, times: pd.Series, name: str, example: str):
 
 def timestamps_to_seconds(col: ListColumn) -> np.ndarray:
     """Flat timestamps (datetime or numeric) as float64 seconds."""
-    t = col.values.type
+    return values_to_seconds(col.values, f"Time column {col.name!r}")
+
+
+def values_to_seconds(values: pa.Array, what: str) -> np.ndarray:
+    """Arrow timestamps, dates, durations or numbers as float64 seconds.
+
+    Timezone-aware timestamps give seconds since the epoch in UTC. ``what``
+    names the values in the error for any other type.
+    """
+    t = values.type
     if pa.types.is_null(t):  # only empty lists: no timestamps at all
-        return np.zeros(len(col.values), dtype=np.float64)
+        return np.zeros(len(values), dtype=np.float64)
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        ns = pc.cast(col.values, pa.timestamp("ns", tz=getattr(t, "tz", None)))
+        ns = pc.cast(values, pa.timestamp("ns", tz=getattr(t, "tz", None)))
         return np.asarray(ns.cast(pa.int64()), dtype=np.float64) / 1e9
     if pa.types.is_duration(t):
-        ns = pc.cast(col.values, pa.duration("ns"))
+        ns = pc.cast(values, pa.duration("ns"))
         return np.asarray(ns.cast(pa.int64()), dtype=np.float64) / 1e9
     if pa.types.is_integer(t) or pa.types.is_floating(t):
-        return np.asarray(col.values, dtype=np.float64)
+        return np.asarray(values, dtype=np.float64)
     raise TypeError(
-        f"Time column {col.name!r} must hold timestamps or numbers (seconds); got "
-        f"lists of {t}."
+        f"{what} must hold timestamps or numbers (seconds); got lists of {t}."
     )

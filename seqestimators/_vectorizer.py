@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +21,7 @@ from ._sequences import (
     read_list_column,
     row_label,
     timestamps_to_seconds,
+    values_to_seconds,
 )
 
 __all__ = ["SequenceVectorizer"]
@@ -27,6 +29,43 @@ __all__ = ["SequenceVectorizer"]
 PAD_ID = 0
 UNKNOWN_ID = 1
 _GAP_SUFFIX = "__log_gap"
+#: calendar fields; each adds a ``_sin`` and a ``_cos`` channel
+_CALENDAR_FIELDS = ("hour", "dayofweek", "month")
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def _is_datetime_type(t: pa.DataType) -> bool:
+    return pa.types.is_timestamp(t) or pa.types.is_date(t)
+
+
+def _is_seconds_type(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_duration(t)
+
+
+def _tz_kind(tz) -> str:
+    return f"timezone-aware ({tz})" if tz is not None else "timezone-naive"
+
+
+def _local_ns(values: pa.Array) -> np.ndarray:
+    """Datetimes as int64 nanoseconds of their wall-clock time (local time of
+    a timezone-aware column), for calendar features."""
+    t = values.type
+    if pa.types.is_null(t):
+        return np.zeros(len(values), dtype=np.int64)
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        values = pc.local_timestamp(values)
+    ns = pc.cast(values, pa.timestamp("ns"))
+    return np.asarray(ns.cast(pa.int64()), dtype=np.int64)
+
+
+def _calendar_fraction(local_ns: np.ndarray, field: str) -> np.ndarray:
+    """Position of each time in the field's cycle, in [0, 1)."""
+    if field == "hour":  # fractional hour of the day
+        return np.mod(local_ns, _NS_PER_DAY) / _NS_PER_DAY
+    if field == "dayofweek":  # Monday=0, as pandas; 1970-01-01 was a Thursday
+        return np.mod(np.floor_divide(local_ns, _NS_PER_DAY) + 3, 7) / 7.0
+    months = local_ns.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    return np.mod(months, 12) / 12.0  # month: January=0
 
 
 def _element_kind(col: ListColumn) -> str:
@@ -113,7 +152,7 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         feature.
     max_len : int, default=None
         Keep only the most recent ``max_len`` events of each sequence. Time
-        gaps are computed before truncation.
+        features are computed before truncation.
     min_frequency : int or float, default=1
         Categories seen fewer times than this in ``fit`` (a count, or a
         fraction of the events when a float in (0, 1)) are left out of the
@@ -125,6 +164,27 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         "ignore" encodes categories unseen in ``fit`` as id 1; "error" raises
         for any category outside the vocabulary (unseen in ``fit``, or left
         out by ``min_frequency``/``max_categories``).
+    reference_time : str, datetime, number or None, default=None
+        The moment each sequence is looked at from, such as the cutoff of a
+        point-in-time label (:func:`~seqestimators.make_window_labels`). It
+        adds two channels: ``<time>__log_age``, ``log1p`` of the seconds from
+        each event to the reference, and ``<time>__log_recency``, ``log1p`` of
+        the seconds from the row's last event to the reference, repeated at
+        every event of the row. A string naming a column of the frame (one
+        time per row) or a level of its index (such as the ``"cutoff"`` level
+        of ``make_window_labels``' history) gives each row its own reference,
+        read again in ``transform``; that column is not vectorized. Any other
+        value (a ``pd.Timestamp``, ``datetime``, ``np.datetime64``, a string
+        such as ``"2024-03-01"``, or a number of seconds for a numeric time
+        column) is one reference for every row. An event after its reference
+        raises a ValueError: it would leak the future into the features.
+        Requires a time column.
+    calendar : list of {"hour", "dayofweek", "month"}, default=None
+        Calendar fields of each event's timestamp, each added as two cyclic
+        channels ``<time>__<field>_sin`` and ``<time>__<field>_cos``: the hour
+        of the day (fractional, so 06:00 gives ``hour_sin`` = 1), the day of
+        the week (Monday=0) or the month (January=0), in the wall-clock time
+        of the time column's timezone. Requires a datetime time column.
 
     Attributes
     ----------
@@ -134,6 +194,11 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         The numeric columns used.
     time_ : str or None
         The time column used.
+    time_features_ : list of str
+        The time channels, in order, each named ``<time>__<feature>``:
+        ``"log_gap"``, then ``"log_age"`` and ``"log_recency"`` with
+        ``reference_time``, then ``"<field>_sin"`` and ``"<field>_cos"`` per
+        ``calendar`` field. Empty when ``time_`` is None.
     vocabularies_ : dict of str to ndarray
         Per categorical column, the known categories; the category at position
         ``i`` is encoded as id ``i + 2`` (0 is padding, 1 unknown).
@@ -141,7 +206,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         Number of ids per categorical channel (``len(vocabulary) + 2``).
     mean_, scale_ : ndarray of shape (n_numeric_channels,)
         Standardization learned for the numeric channels (numeric columns,
-        then time features).
+        then time features). Every time channel is standardized, the cyclic
+        calendar channels included.
     feature_names_in_ : ndarray of str
         Columns of the frame seen in ``fit``.
     n_features_in_ : int
@@ -158,6 +224,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
     The estimators accept such sequences and predict them from an empty
     history, so all empty sequences get the same prediction.
 
+    With ``reference_time``, the scaling of the age and recency channels is
+    learned in ``fit`` while the references are read from each frame: scoring
+    new cutoffs with a fitted pipeline is the intended use. The recency is one
+    value per row, repeated at each event so that the model reads it at every
+    step; its ``mean_`` and ``scale_`` therefore weigh rows by their number of
+    (kept) events.
+
     Examples
     --------
     >>> import pandas as pd
@@ -170,6 +243,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
     (2, 2, 1)
     >>> X.lengths.tolist()
     [2, 1]
+
+    Ages and recency relative to a reference time, plus the day of the week:
+
+    >>> events["timestamp"] = pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-02"])
+    >>> vec = SequenceVectorizer(reference_time="2024-01-10", calendar=["dayofweek"])
+    >>> vec.fit(to_sequences(events)).time_features_
+    ['log_gap', 'log_age', 'log_recency', 'dayofweek_sin', 'dayofweek_cos']
     """
 
     _parameter_constraints: dict = {
@@ -183,6 +263,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         ],
         "max_categories": [Interval(Integral, 1, None, closed="left"), None],
         "handle_unknown": [StrOptions({"ignore", "error"})],
+        "reference_time": [str, Real, datetime.date, np.datetime64, None],
+        "calendar": [list, tuple, None],
     }
 
     def __init__(
@@ -195,6 +277,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         min_frequency=1,
         max_categories=None,
         handle_unknown="ignore",
+        reference_time=None,
+        calendar=None,
     ):
         self.categorical = categorical
         self.numeric = numeric
@@ -203,6 +287,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self.min_frequency = min_frequency
         self.max_categories = max_categories
         self.handle_unknown = handle_unknown
+        self.reference_time = reference_time
+        self.calendar = calendar
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -221,7 +307,13 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self : SequenceVectorizer
         """
         check_sequence_frame(X, caller=type(self).__name__)
+        ref = self.reference_time
+        if isinstance(ref, str) and ref not in X.columns:
+            levels = [level for level in X.index.names if level is not None]
+            if ref not in levels:  # a time, or a name that matches nothing
+                self._scalar_reference(ref, X, levels)
         self._resolve_columns(X)
+        self.time_features_ = self._resolve_time_features()
         cols, offsets = self._read(X)
         keep = self._keep_index(offsets)
         self.vocabularies_ = {}
@@ -232,7 +324,10 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                 values = values.take(pa.array(keep))
             self.vocabularies_[name] = self._learn_vocabulary(values, n_events)
         self.cardinalities_ = [len(v) + 2 for v in self.vocabularies_.values()]
-        numeric = self._numeric_block(cols, offsets, keep, X.index, scaled=False)
+        reference = self._reference(X, cols)
+        numeric = self._numeric_block(
+            cols, offsets, keep, X.index, reference, scaled=False
+        )
         mean, std = _mean_std(numeric)
         self.mean_ = mean
         self.scale_ = np.where(_is_constant(mean, std, len(numeric)), 1.0, std)
@@ -243,7 +338,14 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         self.n_features_in_ = X.shape[1]
         given = list(self.categorical or []) + list(self.numeric or [])
-        for c in given + ([self.time] if self.time not in (None, "auto") else []):
+        explicit_time = [self.time] if self.time not in (None, "auto") else []
+        reference = self._reference_column(X)
+        if reference is not None and reference in given + explicit_time:
+            raise ValueError(
+                f"Column {reference!r} is the reference_time column (one time per "
+                "row) and cannot also be a categorical, numeric or time column."
+            )
+        for c in given + explicit_time:
             if c not in X.columns:
                 raise ValueError(
                     f"Column {c!r} passed to {name} is missing from the sequence "
@@ -261,6 +363,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         )
         if needs_inference:
             for c in X.columns:
+                if c == reference:  # one time per row, not a sequence
+                    continue
                 col = read_list_column(X, c, caller=name)
                 kinds[c] = _element_kind(col)
         if self.time == "auto":
@@ -358,7 +462,10 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             if keep is not None:
                 values = values.take(pa.array(keep))
             categorical[:, j] = self._encode(name, values, offsets, X.index)
-        numeric = self._numeric_block(cols, offsets, keep, X.index, scaled=True)
+        reference = self._reference(X, cols)
+        numeric = self._numeric_block(
+            cols, offsets, keep, X.index, reference, scaled=True
+        )
         if keep is not None:
             lengths = np.minimum(np.diff(offsets), self.max_len)
             offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -436,42 +543,183 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         ids = np.asarray(pc.fill_null(pos, -1), dtype=np.int64)
         return ids + 2 if not len(vocab) == 0 else np.full(len(ids), UNKNOWN_ID)
 
+    # -------------------------------------------------------- time features
+    def _reference_column(self, X: pd.DataFrame):
+        """The reference_time column of ``X`` (None: no such column)."""
+        ref = self.reference_time
+        if isinstance(ref, str) and ref in X.columns:
+            return ref
+        return None
+
+    def _resolve_time_features(self) -> list[str]:
+        name = type(self).__name__
+        calendar = list(self.calendar or [])
+        unknown = [c for c in calendar if c not in _CALENDAR_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"calendar fields {unknown} are not supported; choose among "
+                f"{list(_CALENDAR_FIELDS)}, e.g. calendar=['hour', 'dayofweek']."
+            )
+        if len(set(calendar)) != len(calendar):
+            raise ValueError(f"calendar lists a field twice: {calendar}; each once.")
+        if self.time_ is None:
+            asked = []
+            if self.reference_time is not None:
+                asked.append(f"reference_time={self.reference_time!r}")
+            if calendar:
+                asked.append(f"calendar={self.calendar!r}")
+            if asked:
+                raise ValueError(
+                    f"{name}({', '.join(asked)}) needs a time column, but there is "
+                    f"none (time={self.time!r}). Pass time=<column of timestamps>."
+                )
+            return []
+        features = ["log_gap"]
+        if self.reference_time is not None:
+            features += ["log_age", "log_recency"]
+        for field in calendar:
+            features += [f"{field}_sin", f"{field}_cos"]
+        return features
+
+    def _time_features(self) -> list[str]:
+        # models fitted before time_features_ existed had the gap only
+        default = ["log_gap"] if self.time_ is not None else []
+        return list(getattr(self, "time_features_", default))
+
+    def _reference(self, X: pd.DataFrame, cols) -> tuple[np.ndarray, str] | None:
+        """Per-row reference times in seconds, and how to name them in errors.
+
+        None when the fitted vectorizer has no reference channels.
+        """
+        if "log_age" not in self._time_features():
+            return None
+        name = type(self).__name__
+        ref = self.reference_time
+        if ref is None:
+            raise ValueError(
+                f"This {name} was fitted with a reference_time, which is now None; "
+                "set it back or fit again."
+            )
+        levels = [level for level in X.index.names if level is not None]
+        per_row = isinstance(ref, str) and (ref in X.columns or ref in levels)
+        if per_row and ref in X.columns:
+            values = X[ref]
+            if isinstance(values, pd.DataFrame):
+                raise ValueError(
+                    f"Column name {ref!r} is duplicated in the sequence frame."
+                )
+            source = f"reference_time column {ref!r}"
+        elif per_row:
+            values = X.index.get_level_values(ref)
+            source = f"reference_time index level {ref!r}"
+        else:
+            source = f"reference_time={ref!r}"
+            values = [self._scalar_reference(ref, X, levels)]
+        try:
+            arr = pa.array(values, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            raise TypeError(
+                f"{source} must hold one time per row (datetimes, or numbers in "
+                "seconds); its values could not be read as one type."
+            ) from None
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.cast(arr.type.value_type)
+        if arr.null_count:
+            missing = np.asarray(pc.is_null(arr), dtype=bool)
+            first = row_label(X.index, int(np.flatnonzero(missing)[0]))
+            raise ValueError(
+                f"{source} must give a time for every row, but {int(missing.sum())} "
+                f"of {len(arr)} rows are missing (NaN/NaT/None), the first being row "
+                f"{first!r}. Fill them, or drop those rows before {name}."
+            )
+        self._check_reference_type(arr.type, cols[self.time_].values.type, source)
+        seconds = values_to_seconds(arr, source)
+        if not per_row:
+            seconds = np.full(X.shape[0], seconds[0])
+        return seconds, source
+
+    def _scalar_reference(self, ref, X: pd.DataFrame, levels: list):
+        """A scalar reference_time as a float (seconds) or a pd.Timestamp."""
+        if isinstance(ref, Real) and not isinstance(ref, bool | np.bool_):
+            return float(ref)
+        try:
+            ts = pd.Timestamp(ref)
+        except (TypeError, ValueError):
+            if isinstance(ref, str):
+                raise ValueError(
+                    f"reference_time={ref!r} is neither a column of the sequence "
+                    "frame, nor an index level, nor a time that pd.Timestamp can "
+                    f"parse. Available columns: {list(X.columns)}; index levels: "
+                    f"{levels}."
+                ) from None
+            raise TypeError(
+                "reference_time must be a column or index level name, a time or a "
+                f"number of seconds; got {type(ref).__name__} {ref!r}."
+            ) from None
+        if pd.isna(ts):
+            raise ValueError(
+                f"reference_time={ref!r} is a missing time (NaT); pass a time, or "
+                "the name of a column or index level holding one per row."
+            )
+        return ts
+
+    def _check_reference_type(self, ref_type, time_type, source: str) -> None:
+        if not (_is_datetime_type(ref_type) or _is_seconds_type(ref_type)):
+            raise TypeError(
+                f"{source} must hold times (datetimes, or numbers in seconds); got "
+                f"values of type {ref_type}."
+            )
+        if pa.types.is_null(time_type):  # no events at all: nothing to compare
+            return
+        column = f"Time column {self.time_!r}"
+        if _is_datetime_type(time_type) and not _is_datetime_type(ref_type):
+            raise TypeError(
+                f"{column} holds datetimes but {source} holds {ref_type}; pass "
+                "datetimes (e.g. pd.Timestamp('2024-03-01')) as the reference."
+            )
+        if _is_seconds_type(time_type) and not _is_seconds_type(ref_type):
+            raise TypeError(
+                f"{column} holds numbers (seconds) but {source} holds datetimes; "
+                "pass the reference as a number in the unit of the time column."
+            )
+        tz_time = getattr(time_type, "tz", None)
+        tz_ref = getattr(ref_type, "tz", None)
+        if (tz_time is None) != (tz_ref is None):
+            raise TypeError(
+                f"{column} is {_tz_kind(tz_time)} but {source} is "
+                f"{_tz_kind(tz_ref)}; naive "
+                "and aware times cannot be compared. Localize the naive one (e.g. "
+                "Series.dt.tz_localize('UTC') or Timestamp.tz_localize('UTC')), or "
+                "make both naive."
+            )
+
     def _numeric_channel_names(self) -> list[str]:
         names = list(self.numeric_)
-        if self.time_ is not None:
-            names.append(f"{self.time_}{_GAP_SUFFIX}")
+        names += [f"{self.time_}__{f}" for f in self._time_features()]
         return names
 
-    def _numeric_block(self, cols, offsets, keep, index, *, scaled: bool) -> np.ndarray:
+    def _numeric_block(
+        self, cols, offsets, keep, index, reference, *, scaled: bool
+    ) -> np.ndarray:
         """Numeric channels then time features, one column at a time into a
         preallocated block (float64 in fit, scaled float32 in transform)."""
-        n_channels = len(self.numeric_) + (self.time_ is not None)
+        features = self._time_features()
+        n_channels = len(self.numeric_) + len(features)
         n_kept = int(offsets[-1]) if keep is None else len(keep)
         block = np.zeros((n_kept, n_channels), dtype=np.float64)
+
+        def put(j: int, column: np.ndarray) -> None:
+            block[:, j] = column if keep is None else column[keep]
+
         for j, c in enumerate(self.numeric_):
             values = cols[c].values
             if pa.types.is_null(values.type):
                 continue
-            column = np.asarray(values.cast(pa.float64()), dtype=np.float64)
-            block[:, j] = column if keep is None else column[keep]
-        if self.time_ is not None:
-            seconds = timestamps_to_seconds(cols[self.time_])
-            gap = np.diff(seconds, prepend=seconds[:1] if len(seconds) else seconds)
-            del seconds
-            starts = offsets[:-1][np.diff(offsets) > 0]
-            gap[starts] = 0.0
-            if np.any(gap < 0):
-                event = int(np.flatnonzero(gap < 0)[0])
-                row = int(np.searchsorted(offsets, event, side="right") - 1)
-                raise ValueError(
-                    f"Time column {self.time_!r} is out of order in row "
-                    f"{row_label(index, row)!r} "
-                    "(a timestamp precedes the one before it). Sort each row by "
-                    "time, e.g. with seqestimators.to_sequences(events, "
-                    f"order_by={self.time_!r})."
-                )
-            np.log1p(gap, out=gap)
-            block[:, -1] = gap if keep is None else gap[keep]
+            put(j, np.asarray(values.cast(pa.float64()), dtype=np.float64))
+        if features:
+            self._time_block(cols, offsets, index, reference, features, put)
         if n_channels and not np.all(np.isfinite(block)):
             bad = np.flatnonzero(~np.isfinite(block).all(axis=0))[0]
             raise ValueError(
@@ -481,6 +729,84 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         if scaled:
             return self._standardize(block)
         return block
+
+    def _time_block(self, cols, offsets, index, reference, features, put) -> None:
+        """Write the time channels with ``put(column_position, flat_values)``.
+
+        Every array here is one value per event (or per row) and computed with
+        numpy on the flat timestamps; truncation happens in ``put``, after the
+        gaps, ages and recencies were computed on the full sequences.
+        """
+        j0 = len(self.numeric_)
+        time = cols[self.time_]
+        seconds = timestamps_to_seconds(time)
+        lengths = np.diff(offsets)
+        gap = np.diff(seconds, prepend=seconds[:1] if len(seconds) else seconds)
+        starts = offsets[:-1][lengths > 0]
+        gap[starts] = 0.0
+        if np.any(gap < 0):
+            event = int(np.flatnonzero(gap < 0)[0])
+            row = int(np.searchsorted(offsets, event, side="right") - 1)
+            raise ValueError(
+                f"Time column {self.time_!r} is out of order in row "
+                f"{row_label(index, row)!r} "
+                "(a timestamp precedes the one before it). Sort each row by "
+                "time, e.g. with seqestimators.to_sequences(events, "
+                f"order_by={self.time_!r})."
+            )
+        np.log1p(gap, out=gap)
+        put(j0 + features.index("log_gap"), gap)
+        del gap
+        if reference is not None:
+            ref_seconds, source = reference
+            age = np.repeat(ref_seconds, lengths)
+            age -= seconds
+            filled = np.flatnonzero(lengths > 0)
+            last_age = age[offsets[1:][filled] - 1]  # rows are sorted by time
+            if np.any(last_age < 0):
+                k = int(np.flatnonzero(last_age < 0)[0])
+                row, event = int(filled[k]), int(offsets[filled[k] + 1] - 1)
+                raise ValueError(
+                    f"Row {row_label(index, row)!r} has an event at "
+                    f"{time.values[event].as_py()} after its reference time "
+                    f"{self._show_time(ref_seconds[row], time.values.type)} "
+                    f"({source}): features computed at the reference must not see "
+                    "later events, which would leak the future into training. Drop "
+                    "the events after the reference (make_window_labels keeps only "
+                    "events strictly before each cutoff) or use a later reference."
+                )
+            np.log1p(age, out=age)
+            put(j0 + features.index("log_age"), age)
+            del age
+            recency = np.repeat(np.log1p(last_age), lengths[filled])
+            put(j0 + features.index("log_recency"), recency)
+            del recency
+        del seconds
+        fields = [f[: -len("_sin")] for f in features if f.endswith("_sin")]
+        if not fields:
+            return
+        t = time.values.type
+        if not (_is_datetime_type(t) or pa.types.is_null(t)):
+            raise ValueError(
+                f"calendar={fields} needs datetimes, but time column "
+                f"{self.time_!r} holds {t}; convert it with pd.to_datetime, or "
+                "drop calendar."
+            )
+        local = _local_ns(time.values)
+        for field in fields:
+            angle = _calendar_fraction(local, field)
+            angle *= 2 * np.pi
+            put(j0 + features.index(f"{field}_sin"), np.sin(angle))
+            put(j0 + features.index(f"{field}_cos"), np.cos(angle))
+
+    @staticmethod
+    def _show_time(seconds: float, time_type) -> object:
+        """A reference in seconds, shown like the time column's values."""
+        if not _is_datetime_type(time_type):
+            return seconds
+        tz = getattr(time_type, "tz", None)
+        ns = pa.array([round(seconds * 1e9)], pa.int64())
+        return ns.cast(pa.timestamp("ns", tz=tz))[0].as_py()
 
     def _standardize(self, block: np.ndarray) -> np.ndarray:
         """``(block - mean_) / scale_`` as float32, in place on ``block``.
@@ -492,9 +818,10 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         if not len(block):
             return block.astype(np.float32)
         with np.errstate(over="ignore", invalid="ignore"):
-            safe = np.isfinite(block.max(axis=0) - self.mean_).all() and np.isfinite(
-                block.min(axis=0) - self.mean_
-            ).all()
+            safe = (
+                np.isfinite(block.max(axis=0) - self.mean_).all()
+                and np.isfinite(block.min(axis=0) - self.mean_).all()
+            )
             if safe:
                 block -= self.mean_
                 block /= self.scale_

@@ -29,6 +29,8 @@ from seqestimators import (
     SequenceVectorizer,
 )
 from seqestimators._batching import BucketBatchIterator, SequenceDataset
+from seqestimators._estimators import _top_k_indices
+from seqestimators.metrics import top_k
 
 #: tiny and quick; enough to learn the toy tasks below
 FAST = dict(hidden_size=8, max_epochs=5, lr=3e-2, early_stopping=False, random_state=0)
@@ -93,6 +95,101 @@ def test_pandas_targets(ragged, targets):
     np.testing.assert_array_equal(clf.classes_, [0, 1])
     reg = LSTMSequenceRegressor(**FAST).fit(ragged, targets["future_spend"])
     assert reg.predict(ragged).shape == (len(targets),)
+
+
+# ------------------------------------------------------------ predict_topk
+#: 12 string classes: k=2 takes the partition path of predict_topk, k >= 3
+#: the full sort
+MANY_LABELS = np.array([f"item_{c}" for c in "abcdefghijkl"])
+
+
+@pytest.fixture(scope="module")
+def many_classes(toy):
+    X, _ = toy
+    rng = np.random.RandomState(0)
+    # skewed class frequencies, tied to the last step: varied rankings
+    shift = (X[:, -1, 0] > 0).astype(int) * 6
+    y = MANY_LABELS[(rng.geometric(0.3, size=len(X)) - 1 + shift) % 12]
+    clf = LSTMSequenceClassifier(**{**FAST, "max_epochs": 2}).fit(X, y)
+    return clf, X
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 12])
+def test_predict_topk_ranks_by_probability(many_classes, k):
+    clf, X = many_classes
+    labels = clf.predict_topk(X, k=k)
+    assert labels.shape == (len(X), k)
+    assert labels.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(labels[:, 0], clf.predict(X))
+    proba = clf.predict_proba(X)
+    order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(labels, clf.classes_[order])
+    np.testing.assert_array_equal(labels, top_k(proba, clf.classes_, k))
+    # best first, and the rows hold different labels
+    ranked = np.take_along_axis(proba, order, axis=1)
+    assert (np.diff(ranked, axis=1) <= 0).all()
+    assert all(len(set(row)) == k for row in labels)
+
+
+def test_predict_topk_default_k_and_varied_rankings(many_classes):
+    clf, X = many_classes
+    labels = clf.predict_topk(X)
+    assert labels.shape == (len(X), 5)
+    assert set(labels.ravel()) <= set(MANY_LABELS)
+    # the model tells sequences apart: not one ranking for every row
+    assert len({tuple(row) for row in labels}) > 1
+
+
+def test_predict_topk_breaks_ties_by_class_order(many_classes):
+    """All logits equal: every class is as likely, and the ranking follows
+    ``classes_``, for both the partition and the sort path."""
+    clf, X = many_classes
+    flat = pickle.loads(pickle.dumps(clf))
+    with torch.no_grad():
+        flat.net_.module_.head.weight.zero_()
+        flat.net_.module_.head.bias.zero_()
+    for k in (2, 7):
+        np.testing.assert_array_equal(
+            flat.predict_topk(X[:4], k=k), np.tile(MANY_LABELS[:k], (4, 1))
+        )
+
+
+@pytest.mark.parametrize("n_cols", [3, 12, 40])
+def test_top_k_indices_match_a_stable_sort(n_cols):
+    """The partition path selects the same columns as a stable argsort,
+    also when ties straddle the k-th place."""
+    rng = np.random.RandomState(n_cols)
+    scores = rng.randint(0, 4, size=(50, n_cols)).astype(np.float64)
+    for k in range(1, n_cols + 1):
+        want = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(_top_k_indices(scores, k), want)
+    np.testing.assert_array_equal(
+        _top_k_indices(np.array([[1.0, 3, 3, 0, 3, 3, 3, 3, 3, 3]]), 2), [[1, 2]]
+    )
+
+
+def test_predict_topk_rejects_bad_k(many_classes):
+    clf, X = many_classes
+    msg = (
+        "k=13 is larger than the number of classes (12) of "
+        "LSTMSequenceClassifier; pass k <= 12."
+    )
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        clf.predict_topk(X, k=13)
+    with pytest.raises(ValueError, match=re.escape("k == 0, must be >= 1.")):
+        clf.predict_topk(X, k=0)
+    with pytest.raises(TypeError, match="k must be an instance of int"):
+        clf.predict_topk(X, k=2.0)
+    with pytest.raises(TypeError, match="k must be an int >= 1, not a bool"):
+        clf.predict_topk(X, k=True)
+    # numpy integers are ints
+    assert clf.predict_topk(X[:2], k=np.int64(3)).shape == (2, 3)
+
+
+def test_predict_topk_needs_a_fitted_model(toy):
+    X, _ = toy
+    with pytest.raises(NotFittedError):
+        LSTMSequenceClassifier().predict_topk(X, k=1)
 
 
 # ------------------------------------------------------------ class weight

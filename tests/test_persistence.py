@@ -89,9 +89,27 @@ def target_transformed():
     return model.fit(X3, 100 * X3[:, -1, 0] + 5), X3
 
 
+@pytest.fixture(scope="module")
+def poisson_regressor():
+    """Counts, loss="poisson": a log-rate network whose predictions are
+    ``exp`` of its outputs, with early stopping."""
+    counts = np.random.RandomState(1).poisson(np.exp(X3[:, -1, 0]))
+    reg = LSTMSequenceRegressor(loss="poisson", validation_fraction=0.25, **TINY)
+    return reg.fit(X3, counts), X3
+
+
+@pytest.fixture(scope="module")
+def huber_regressor():
+    """loss="huber": its loss has a keyword argument (delta)."""
+    reg = LSTMSequenceRegressor(loss="huber", early_stopping=False, **TINY)
+    return reg.fit(X3, X3[:, -1, 0]), X3
+
+
 MODELS = [
     "classifier",
     "regressor",
+    "poisson_regressor",
+    "huber_regressor",
     "event_pipeline",
     "scaled_pipeline",
     "target_transformed",
@@ -207,6 +225,41 @@ def test_training_continues_as_it_would_have(regressor, tmp_path):
         model.partial_fit(X, y)
     np.testing.assert_array_equal(loaded.predict(X), original.predict(X))
     assert loaded.n_iter_ == original.n_iter_ == reg.n_iter_ + 2
+
+
+@pytest.mark.parametrize("name", ["poisson_regressor", "huber_regressor"])
+def test_regression_losses_round_trip(name, request, tmp_path):
+    """The loss comes back with the model: the same criterion, the same
+    predictions (rates for Poisson), the same continued training."""
+    reg, X = request.getfixturevalue(name)
+    y = reg.predict(X).round()  # counts for the Poisson loss
+    original = pickle.loads(pickle.dumps(reg))
+    loaded, path = _round_trip(reg, tmp_path)
+    assert loaded.loss == reg.loss
+    assert type(loaded.net_.criterion_) is type(reg.net_.criterion_)
+    assert loaded.net_.get_params_for("criterion") == reg.net_.get_params_for(
+        "criterion"
+    )
+    assert _doc(path)["object"]["params"]["loss"] == reg.loss
+    for model in (original, loaded):
+        model.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.predict(X), original.predict(X))
+    if reg.loss == "poisson":
+        assert (loaded.predict(X) >= 0).all()
+
+
+def test_regressor_file_without_a_loss_loads_as_squared_error(regressor, tmp_path):
+    """Files written before the ``loss`` parameter existed lack it (and the
+    fitted ``_loss``); they were trained with the squared error."""
+    reg, X = regressor
+    _, path = _round_trip(reg, tmp_path)
+    doc = _doc(path)
+    del doc["object"]["params"]["loss"]
+    del doc["object"]["attributes"]["_loss"]
+    loaded = load(_rewrite(path, doc=doc))
+    assert loaded.loss == "squared_error"
+    assert isinstance(loaded.net_.criterion_, torch.nn.MSELoss)
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
 
 @pytest.mark.parametrize(

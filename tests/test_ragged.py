@@ -287,3 +287,11 @@ def test_pickle_round_trip(X):
     np.testing.assert_array_equal(Y.numeric, X.numeric)
     assert Y.index.equals(X.index)
     assert Y.cardinalities == X.cardinalities
+
+
+def test_nbytes_grows_with_events_not_with_the_longest_row():
+    short = RaggedSequences(np.array([0, 1, 2]), np.zeros((2, 1), np.int64))
+    skewed = RaggedSequences(np.array([0, 1, 1001]), np.zeros((1001, 1), np.int64))
+    per_event = 8  # one int64 categorical channel, no numeric channel
+    assert skewed.nbytes - short.nbytes == 999 * per_event
+    assert skewed.nbytes < skewed.to_padded()["categorical"].nbytes
