@@ -14,6 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("bench_training.py", "bench_predict.py", "bench_vectorize.py"):
+for script in ("bench_training.py", "bench_predict.py", "bench_vectorize.py",
+               "bench_scale.py"):
     print(f"\n=== {script} ===", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)
