@@ -29,7 +29,7 @@ from seqestimators._ragged import pad_rows
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
     X, y = ragged_workload(long_tailed_lengths(args.n))
     clf = LSTMSequenceClassifier(hidden_size=64, embedding_dim=32, batch_size=256,

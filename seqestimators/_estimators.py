@@ -424,6 +424,22 @@ class _BaseSequenceEstimator(BaseEstimator):
             raise ValueError(
                 f"{name} requires y to be passed, but the target y is None."
             )
+        # a fit that fails on its input leaves a fitted model as it was
+        state = dict(self.__dict__)
+        try:
+            Xr, y_enc = self._validate_fit_input(X, y, continuing, classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+        devices = self._rng_devices()
+        with torch.random.fork_rng(devices=devices), cpu_runtime(self.n_threads):
+            torch.manual_seed(self._seed + self.n_iter_)
+            self._train(Xr, y_enc, incremental=incremental, continuing=continuing)
+        return self
+
+    def _validate_fit_input(self, X, y, continuing, classes):
+        name = type(self).__name__
         Xr, kind = as_ragged(X, caller=name, estimator=self, reset=not continuing)
         if kind != "array2d" and not continuing:
             for attr in ("n_features_in_", "feature_names_in_"):
@@ -443,11 +459,7 @@ class _BaseSequenceEstimator(BaseEstimator):
             self.device_ = self._resolve_device()
             self._seed = self._draw_seed()
             self.n_iter_ = 0
-        devices = self._rng_devices()
-        with torch.random.fork_rng(devices=devices), cpu_runtime(self.n_threads):
-            torch.manual_seed(self._seed + self.n_iter_)
-            self._train(Xr, y_enc, incremental=incremental, continuing=continuing)
-        return self
+        return Xr, y_enc
 
     def _draw_seed(self) -> int:
         if self.random_state is None:
@@ -782,11 +794,13 @@ class _BaseSequenceEstimator(BaseEstimator):
 
     def _forward(self, X) -> np.ndarray:
         """Raw network outputs, shape (n, n_outputs), in input order."""
-        check_is_fitted(self, "net_")
+        if "net_" not in self.__dict__:  # check_is_fitted, without its tag lookup
+            check_is_fitted(self, "net_")
         Xr, _ = as_ragged(X, caller=type(self).__name__, estimator=self, reset=False)
         self._check_signature(Xr)
         module = self.net_.module_
         device = torch.device(self.device_)
+        on_cpu = device.type == "cpu"
         out = np.empty((len(Xr), self._n_outputs()), dtype=np.float32)
         order = length_sorted_order(Xr.lengths) if len(Xr) > 1 else np.zeros(1, int)
         flats = [Xr.categorical, Xr.numeric]
@@ -794,12 +808,11 @@ class _BaseSequenceEstimator(BaseEstimator):
             for start in range(0, len(order), PREDICT_BATCH_SIZE):
                 rows = order[start : start + PREDICT_BATCH_SIZE]
                 (cat, num), lengths = pad_rows(Xr.offsets, flats, rows)
+                tensors = [torch.from_numpy(a) for a in (cat, num, lengths)]
+                if not on_cpu:
+                    tensors = [t.to(device) for t in tensors]
                 try:
-                    y = module(
-                        torch.from_numpy(cat).to(device),
-                        torch.from_numpy(num).to(device),
-                        torch.from_numpy(lengths).to(device),
-                    )
+                    y = module(*tensors)
                 except Exception as exc:
                     if not _is_out_of_memory(exc):
                         raise

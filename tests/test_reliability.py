@@ -379,3 +379,23 @@ def test_fits_in_two_fresh_processes_are_bitwise_identical(tmp_path):
 
 def _env() -> dict:
     return {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+
+
+@pytest.mark.parametrize(
+    "bad_y, match",
+    [
+        (np.r_[np.abs(Y), 1.0], "different numbers of samples"),
+        (-np.abs(Y), "non-negative"),
+    ],
+    ids=["length-mismatch", "negative-poisson-target"],
+)
+def test_a_refit_rejected_on_its_input_keeps_the_fitted_model(bad_y, match):
+    reg = LSTMSequenceRegressor(loss="poisson", max_epochs=2, **TINY)
+    reg.fit(X, np.abs(Y))
+    before = reg.predict(X)
+    state = {k: v for k, v in vars(reg).items() if k.endswith("_")}
+    with pytest.raises(ValueError, match=match):
+        reg.fit(X, bad_y)
+    np.testing.assert_array_equal(reg.predict(X), before)
+    assert {k for k in vars(reg) if k.endswith("_")} == set(state)
+    assert reg.y_mean_ is state["y_mean_"] and reg.net_ is state["net_"]
