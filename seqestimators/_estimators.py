@@ -40,7 +40,12 @@ from skorch.callbacks import (
 )
 from skorch.helper import predefined_split
 
-from ._batching import BucketBatchIterator, SequenceDataset, length_sorted_order
+from ._batching import (
+    BucketBatchIterator,
+    SequenceDataset,
+    cut_batches,
+    length_sorted_order,
+)
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._cpu import cpu_runtime
 from ._inputs import as_ragged, describe_input
@@ -63,6 +68,11 @@ MAX_BATCH_FLOATS = 2**23
 
 #: rows per prediction batch (sequences are length-sorted first)
 PREDICT_BATCH_SIZE = 1024
+
+#: prediction batches hold at most this many times the events of a training
+#: batch (nothing is saved for a backward pass): a few very long sequences get
+#: batches of their own instead of inflating a batch of 1,024 rows
+PREDICT_EVENTS_FACTOR = 8
 
 
 def auto_embedding_dim(cardinality: int) -> int:
@@ -609,10 +619,8 @@ class _BaseSequenceEstimator(BaseEstimator):
         """Cap on rows x padded length of a training batch.
 
         The recurrent layer saves about ``4 * hidden_size`` floats per event
-        and direction for the backward pass; past ~32 MB per batch the CPU
-        backward pass got several times slower per step (large buffers are
-        mapped fresh from the OS at each allocation). Batches of long
-        sequences are therefore cut to fewer rows.
+        and direction for the backward pass; batches of long sequences are cut
+        to fewer rows so that this stays near ``MAX_BATCH_FLOATS`` (32 MB).
         """
         per_event = 4 * self.hidden_size * (2 if self.bidirectional else 1)
         return max(int(self.batch_size_), MAX_BATCH_FLOATS // per_event)
@@ -802,11 +810,19 @@ class _BaseSequenceEstimator(BaseEstimator):
         device = torch.device(self.device_)
         on_cpu = device.type == "cpu"
         out = np.empty((len(Xr), self._n_outputs()), dtype=np.float32)
-        order = length_sorted_order(Xr.lengths) if len(Xr) > 1 else np.zeros(1, int)
+        if len(Xr) > 1:
+            order = length_sorted_order(Xr.lengths)
+            max_events = PREDICT_EVENTS_FACTOR * self._max_batch_events()
+            starts, stops = cut_batches(
+                Xr.lengths[order], np.zeros(len(order), dtype=np.int64),
+                PREDICT_BATCH_SIZE, max_events,
+            )
+        else:
+            order, starts, stops = np.zeros(1, int), [0], [1]
         flats = [Xr.categorical, Xr.numeric]
         with torch.inference_mode(), cpu_runtime(self.n_threads):
-            for start in range(0, len(order), PREDICT_BATCH_SIZE):
-                rows = order[start : start + PREDICT_BATCH_SIZE]
+            for start, stop in zip(starts, stops):
+                rows = order[start:stop]
                 (cat, num), lengths = pad_rows(Xr.offsets, flats, rows)
                 tensors = [torch.from_numpy(a) for a in (cat, num, lengths)]
                 if not on_cpu:

@@ -23,7 +23,7 @@ from seqestimators import (
     RaggedSequences,
     SequenceVectorizer,
 )
-from seqestimators._estimators import PREDICT_BATCH_SIZE
+from seqestimators._estimators import PREDICT_BATCH_SIZE, PREDICT_EVENTS_FACTOR
 
 TINY = dict(hidden_size=4, random_state=0)
 RNG = np.random.RandomState(0)
@@ -299,8 +299,12 @@ def test_a_batch_of_one_equals_its_row_in_a_batch(event_model):
 def test_large_input_is_predicted_in_bounded_batches():
     """20,000 sequences, one of them 3,000 events long: prediction runs in
     length-sorted batches of at most 1,024 rows, each padded to its own
-    longest sequence, so memory is bounded by one batch whatever n is."""
-    reg = _fit(max_epochs=1)
+    longest sequence and holding at most ``PREDICT_EVENTS_FACTOR`` times the
+    events of a training batch, so memory is bounded by one batch whatever n
+    is, and the long outlier does not inflate a batch of 1,024 rows."""
+    reg = _fit(max_epochs=1, hidden_size=256)
+    max_events = PREDICT_EVENTS_FACTOR * reg._max_batch_events()
+    assert max_events < PREDICT_BATCH_SIZE * 3000  # the cap matters here
     n = 20_000
     rng = np.random.RandomState(1)
     lengths = rng.randint(0, 8, n)
@@ -323,12 +327,14 @@ def test_large_input_is_predicted_in_bounded_batches():
         handle.remove()
     assert out.shape == (n,) and np.isfinite(out).all()
     assert max(r[0] for r in rows) == PREDICT_BATCH_SIZE
-    assert len(rows) == -(-n // PREDICT_BATCH_SIZE)
-    assert sum(r[0] * r[1] for r in rows) < 5 * offsets[-1] + 3000 * 1024
+    assert sum(r[0] for r in rows) == n
+    assert max(r[0] * r[1] for r in rows) <= max_events
+    long_batch = next(r for r in rows if r[1] == 3000)
+    assert long_batch[0] < PREDICT_BATCH_SIZE
     # at most one padded batch (float32, 2 channels) plus O(n) bookkeeping,
-    # against 480 MB for padding all of X at once
-    one_batch = PREDICT_BATCH_SIZE * 3000 * 2 * 4
-    assert peak < one_batch + 100 * n, peak
+    # against 480 MB for padding all of X at once and 24 MB for a batch of
+    # 1,024 rows padded to the outlier
+    assert peak < max_events * 2 * 4 + 100 * n, peak
     # the long sequence is predicted as if alone
     np.testing.assert_allclose(out[123], reg.predict(Xr[[123]])[0], atol=1e-5)
 
