@@ -1,11 +1,18 @@
 """CPU runtime settings held during fit and predict, restored afterwards."""
 
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
-from seqestimators._cpu import cpu_runtime, denormals_flushed
+from seqestimators._cpu import (
+    _openmp_parallel,
+    cpu_runtime,
+    denormals_flushed,
+    on_every_thread,
+)
 
 
 @pytest.fixture
@@ -69,4 +76,63 @@ def test_fit_and_predict_leave_the_callers_settings(denormals_kept):
     assert seen and all(seen)  # every training batch ran with denormals flushed
     assert not denormals_flushed()
     clf.predict_proba(X)
+    assert not denormals_flushed()
+
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="OpenMP team reached on Linux only"
+)
+
+
+def _flushed_share(denormals: torch.Tensor) -> float:
+    """Share of a large elementwise product of denormals that came out as 0.
+
+    torch splits the product across its worker threads; each chunk is
+    flushed or not by the flag of the thread that computed it. The result is
+    read as integers, which no flag touches."""
+    out = denormals * 2
+    return float((out.view(torch.int32) == 0).double().mean())
+
+
+@linux_only
+def test_torchs_own_worker_threads_compute_with_denormals_flushed(denormals_kept):
+    """scikit-learn loads its own libgomp, whose thread pool torch never
+    uses: the flag must reach the threads that compute torch's ops."""
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's libgomp)
+
+    _openmp_parallel.cache_clear()
+    assert _openmp_parallel() is not None
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        # a known start: no thread of torch's team flushes
+        on_every_thread(lambda: torch.set_flush_denormal(False), 2)
+        denormals = torch.full((2**21,), 1e-39, dtype=torch.float32)
+        assert (denormals.view(torch.int32) != 0).all()
+        assert _flushed_share(denormals) == 0.0
+        torch.set_flush_denormal(True)  # the calling thread only...
+        assert 0.0 < _flushed_share(denormals) < 1.0  # ...misses the worker's chunk
+        torch.set_flush_denormal(False)
+        with cpu_runtime(2):
+            assert _flushed_share(denormals) == 1.0
+        assert _flushed_share(denormals) == 0.0  # restored everywhere
+    finally:
+        torch.set_num_threads(before)
+
+
+@linux_only
+def test_every_worker_thread_flushes_inside_and_is_restored_after(denormals_kept):
+    before = torch.get_num_threads()
+    # workers created before the flag is set keep their own register
+    torch.set_num_threads(2)
+    torch.ones(512, 512) @ torch.ones(512, 512)
+    torch.set_num_threads(before)
+    assert not any(on_every_thread(denormals_flushed, 2))
+    with cpu_runtime(2):
+        assert torch.get_num_threads() == 2
+        assert on_every_thread(denormals_flushed, 2) == [True, True]
+    assert torch.get_num_threads() == before
+    assert not any(on_every_thread(denormals_flushed, 2))
+    with cpu_runtime(2, all_threads=False):
+        assert denormals_flushed()
     assert not denormals_flushed()
