@@ -52,13 +52,17 @@ def best_of(fn, repeats=3):
 
 def interleaved(variants: dict, repeats=3):
     """Time several variants round-robin (a, b, c, a, b, c, ...) and keep the
-    best time of each, so drifting machine load hits all of them alike."""
+    best time of each, so drifting machine load hits all of them alike.
+
+    A variant returning a float reports its own time (e.g. one epoch out of
+    several); otherwise its wall time counts."""
     times = {name: [] for name in variants}
     for _ in range(repeats):
         for name, fn in variants.items():
             t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+            own = fn()
+            wall = time.perf_counter() - t0
+            times[name].append(float(own) if isinstance(own, float) else wall)
     return {name: min(ts) for name, ts in times.items()}
 
 

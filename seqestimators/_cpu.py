@@ -21,7 +21,20 @@ the flag inside every thread of the OpenMP team, through the runtime's
 (libgomp on Linux, or Intel's libiomp5 which exports the same symbol).
 Elsewhere only the calling thread is set.
 
-:func:`cpu_runtime` sets both and restores what was there before.
+A third setting is the C allocator's. torch allocates and frees a buffer
+per operation; glibc serves buffers above its (adaptive) mmap threshold with
+fresh ``mmap`` calls and returns them at ``free``, so the next batch pays
+page faults on memory it just gave back. Batches of varying shapes (long-
+tailed data) defeat the adaptive threshold. During ``fit``, on glibc,
+:func:`cpu_runtime` asks ``mallopt`` to keep freed memory in the heap
+(``M_MMAP_MAX=0``, ``M_TRIM_THRESHOLD=1 GiB``) and afterwards restores the
+defaults and returns the free memory to the OS (``malloc_trim``). That made
+an epoch of long-tailed data 28-30% faster. One trace stays: glibc stops
+adapting its mmap threshold once ``mallopt`` was called (it keeps its current
+value). Set the environment variable ``SEQESTIMATORS_TUNE_MALLOC=0`` to leave
+the allocator alone.
+
+:func:`cpu_runtime` sets all of this and restores what was there before.
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -42,6 +56,17 @@ _DENORMAL = np.float32(1e-39)
 _TWO = np.float32(2)
 
 _TEAM_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+#: keep freed memory in the heap during fit (glibc only); env opt-out
+TUNE_MALLOC = os.environ.get("SEQESTIMATORS_TUNE_MALLOC", "1") != "0"
+
+# glibc's mallopt parameters and their defaults
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
+_KEEP_TRIM_THRESHOLD = 1 << 30
+
+_malloc_lock = threading.Lock()
+_malloc_depth = 0
 
 
 def denormals_flushed() -> bool:
@@ -115,6 +140,47 @@ def on_every_thread(fn, n_threads: int | None = None) -> list:
     return results
 
 
+@lru_cache(maxsize=1)
+def _glibc():
+    """The C library when it is glibc (``mallopt``/``malloc_trim``), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # glibc only  # noqa: B018
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+@contextmanager
+def _keep_freed_memory():
+    """glibc keeps freed buffers in the heap inside the block; outermost exit
+    restores the defaults and trims the heap. Nested and concurrent blocks
+    (fits in several Python threads) share one setting."""
+    global _malloc_depth
+    libc = _glibc() if TUNE_MALLOC else None
+    if libc is None:
+        yield
+        return
+    with _malloc_lock:
+        if _malloc_depth == 0:
+            libc.mallopt(_M_MMAP_MAX, 0)
+            libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TRIM_THRESHOLD)
+        _malloc_depth += 1
+    try:
+        yield
+    finally:
+        with _malloc_lock:
+            _malloc_depth -= 1
+            if _malloc_depth == 0:
+                libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+                libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+                libc.malloc_trim(0)
+
+
 def _set_flush(flag: bool, n_threads: int) -> None:
     torch.set_flush_denormal(flag)
     if n_threads > 1:
@@ -123,15 +189,26 @@ def _set_flush(flag: bool, n_threads: int) -> None:
 
 @contextmanager
 def cpu_runtime(
-    n_threads: int | None, *, flush_denormal: bool = True, all_threads: bool = True
+    n_threads: int | None,
+    *,
+    flush_denormal: bool = True,
+    all_threads: bool = True,
+    keep_freed_memory: bool = False,
 ):
     """Use ``n_threads`` torch threads (None: as is) and flush denormal floats
     inside the block; the caller's settings come back afterwards.
 
     ``all_threads=False`` sets the flag in the calling thread only: cheaper
     (~2 us instead of ~50 us with 2 threads), for short inference calls where
-    denormals are rare.
+    denormals are rare. ``keep_freed_memory=True`` (for training) tunes
+    glibc's allocator as described in the module docstring.
     """
+    if keep_freed_memory:
+        with _keep_freed_memory(), cpu_runtime(
+            n_threads, flush_denormal=flush_denormal, all_threads=all_threads
+        ):
+            yield
+        return
     before_threads = torch.get_num_threads()
     set_threads = n_threads is not None and n_threads != before_threads
     if set_threads:

@@ -443,7 +443,9 @@ class _BaseSequenceEstimator(BaseEstimator):
             self.__dict__.update(state)
             raise
         devices = self._rng_devices()
-        with torch.random.fork_rng(devices=devices), cpu_runtime(self.n_threads):
+        with torch.random.fork_rng(devices=devices), cpu_runtime(
+            self.n_threads, keep_freed_memory=True
+        ):
             torch.manual_seed(self._seed + self.n_iter_)
             self._train(Xr, y_enc, incremental=incremental, continuing=continuing)
         return self

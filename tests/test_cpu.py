@@ -1,5 +1,6 @@
 """CPU runtime settings held during fit and predict, restored afterwards."""
 
+import ctypes
 import sys
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
 from seqestimators._cpu import (
+    _glibc,
     _openmp_parallel,
     cpu_runtime,
     denormals_flushed,
@@ -136,3 +138,42 @@ def test_every_worker_thread_flushes_inside_and_is_restored_after(denormals_kept
     with cpu_runtime(2, all_threads=False):
         assert denormals_flushed()
     assert not denormals_flushed()
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost",
+    )]
+
+
+def _mmapped_bytes() -> int:
+    libc = _glibc()
+    libc.mallinfo2.restype = _MallInfo2
+    return libc.mallinfo2().hblkhd
+
+
+glibc_only = pytest.mark.skipif(_glibc() is None, reason="glibc's allocator only")
+
+
+@glibc_only
+def test_fit_keeps_large_buffers_in_the_heap_and_restores_the_allocator():
+    size = 64 * 2**20  # far above glibc's mmap threshold
+    outside = np.ones(size, dtype=np.uint8)  # a fresh mmap outside the block
+    assert _mmapped_bytes() >= size
+    del outside
+    before = _mmapped_bytes()
+    with cpu_runtime(None, keep_freed_memory=True):
+        inside = np.ones(size, dtype=np.uint8)
+        assert _mmapped_bytes() == before  # served from the heap, not mmap
+        del inside
+        with cpu_runtime(None, keep_freed_memory=True):  # nested: no reset
+            again = np.ones(size, dtype=np.uint8)
+            assert _mmapped_bytes() == before
+            del again
+        again = np.ones(size, dtype=np.uint8)
+        assert _mmapped_bytes() == before
+        del again
+    after = np.ones(size, dtype=np.uint8)
+    assert _mmapped_bytes() >= before + size  # defaults are back
+    del after
