@@ -277,6 +277,11 @@ def _check_ids_in_range(
     embedding would fail with an opaque IndexError."""
     if not (Xr.n_categorical and Xr.n_events):
         return
+    cat = Xr.categorical
+    # small inputs (online prediction): two whole-array reductions are the
+    # cheapest proof that every id is valid
+    if cat.size <= 4096 and cat.min() >= 0 and cat.max() < min(cardinalities):
+        return
     hi = Xr.categorical.max(axis=0)
     lo = Xr.categorical.min(axis=0)
     card = np.asarray(cardinalities)
@@ -1110,8 +1115,11 @@ default="adam"
 
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes), columns in ``classes_``."""
-        logits = self._forward(X)
-        return np.exp(_log_softmax(logits))
+        z = self._forward(X).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""
