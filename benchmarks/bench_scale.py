@@ -42,7 +42,7 @@ def rss_mib():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * PAGE / 2**20
 
-out = {{"n_users": {n_users}, "rss_imports_mib": rss_mib()}}
+out = {{"n_users": {n_users}}}
 t0 = time.perf_counter()
 events, targets = make_event_log(n_users={n_users}, random_state=0)
 out["n_events"] = len(events)
@@ -76,7 +76,6 @@ out["epoch_s"] = time.perf_counter() - t0
 done.set()
 thread.join()
 out["rss_before_fit_mib"] = before
-out["data_rss_mib"] = before - out["rss_imports_mib"]
 out["fit_extra_rss_mib"] = peak[0] - before
 out["train_loss"] = clf.loss_curve_[-1]
 print("RESULT " + json.dumps(out))

@@ -155,35 +155,32 @@ def _glibc():
     return libc
 
 
-@contextmanager
-def _keep_freed_memory():
-    """glibc keeps freed buffers in the heap inside the block; outermost exit
-    restores the defaults and trims the heap. Nested and concurrent blocks
-    (fits in several Python threads) share one setting."""
+def _hold_freed_memory(libc) -> None:
+    """glibc keeps freed buffers in the heap until the matching release.
+    Nested and concurrent holds (fits in several Python threads) share one
+    setting; the last release restores the defaults and trims the heap."""
     global _malloc_depth
-    libc = _glibc() if TUNE_MALLOC else None
-    if libc is None:
-        yield
-        return
     with _malloc_lock:
         if _malloc_depth == 0:
             libc.mallopt(_M_MMAP_MAX, 0)
             libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TRIM_THRESHOLD)
         _malloc_depth += 1
-    try:
-        yield
-    finally:
-        with _malloc_lock:
-            _malloc_depth -= 1
-            if _malloc_depth == 0:
-                libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-                libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
-                libc.malloc_trim(0)
+
+
+def _release_freed_memory(libc) -> None:
+    global _malloc_depth
+    with _malloc_lock:
+        _malloc_depth -= 1
+        if _malloc_depth == 0:
+            libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+            libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+            libc.malloc_trim(0)
 
 
 def _set_flush(flag: bool, n_threads: int) -> None:
     torch.set_flush_denormal(flag)
     if n_threads > 1:
+        # the team may not share the calling thread's flag: set it everywhere
         on_every_thread(lambda: torch.set_flush_denormal(flag), n_threads)
 
 
@@ -203,30 +200,25 @@ def cpu_runtime(
     denormals are rare. ``keep_freed_memory=True`` (for training) tunes
     glibc's allocator as described in the module docstring.
     """
-    if keep_freed_memory:
-        with _keep_freed_memory(), cpu_runtime(
-            n_threads, flush_denormal=flush_denormal, all_threads=all_threads
-        ):
-            yield
-        return
+    libc = _glibc() if keep_freed_memory and TUNE_MALLOC else None
+    if libc is not None:
+        _hold_freed_memory(libc)
     before_threads = torch.get_num_threads()
     set_threads = n_threads is not None and n_threads != before_threads
-    if set_threads:
-        torch.set_num_threads(n_threads)
-    threads = torch.get_num_threads() if all_threads else 1
-    before_flush = denormals_flushed()
-    if flush_denormal and threads > 1:
-        # the team may not share the calling thread's flag: set it everywhere
-        _set_flush(True, threads)
-        set_flush = not before_flush
-    elif flush_denormal and not before_flush:
-        set_flush = torch.set_flush_denormal(True)
-    else:
-        set_flush = False
     try:
-        yield
+        if set_threads:
+            torch.set_num_threads(n_threads)
+        threads = torch.get_num_threads() if all_threads else 1
+        unflush = flush_denormal and not denormals_flushed()
+        if flush_denormal:
+            _set_flush(True, threads)
+        try:
+            yield
+        finally:
+            if unflush:
+                _set_flush(False, threads)
     finally:
-        if set_flush:
-            _set_flush(False, threads)
         if set_threads:
             torch.set_num_threads(before_threads)
+        if libc is not None:
+            _release_freed_memory(libc)

@@ -86,6 +86,14 @@ def auto_batch_size(n_train: int) -> int:
     return int(min(256, max(16, n_train // 16)))
 
 
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits.astype(np.float64)
     z -= z.max(axis=1, keepdims=True)
@@ -282,8 +290,8 @@ def _check_ids_in_range(
     # cheapest proof that every id is valid
     if cat.size <= 4096 and cat.min() >= 0 and cat.max() < min(cardinalities):
         return
-    hi = Xr.categorical.max(axis=0)
-    lo = Xr.categorical.min(axis=0)
+    hi = cat.max(axis=0)
+    lo = cat.min(axis=0)
     card = np.asarray(cardinalities)
     bad = np.flatnonzero((hi >= card) | (lo < 0))
     if not len(bad):
@@ -1115,11 +1123,7 @@ default="adam"
 
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes), columns in ``classes_``."""
-        z = self._forward(X).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return _softmax(self._forward(X))
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""
