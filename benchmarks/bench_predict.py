@@ -23,7 +23,7 @@ import torch
 from _common import interleaved, long_tailed_lengths, ragged_workload, write_result
 
 from seqestimators import LSTMSequenceClassifier
-from seqestimators._ragged import pad_rows
+from seqestimators.data._ragged import pad_rows
 
 
 def main():

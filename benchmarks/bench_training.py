@@ -42,11 +42,11 @@ from _common import (
 from skorch import NeuralNetClassifier
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
-from seqestimators._batching import BUCKET_BATCHES, cut_batches
-from seqestimators._cpu import cpu_runtime
-from seqestimators._estimators import MAX_BATCH_FLOATS
-from seqestimators._ragged import pad_rows
-from seqestimators._torch_model import SequenceNet
+from seqestimators.data._ragged import pad_rows
+from seqestimators.neural_network._batching import BUCKET_BATCHES, cut_batches
+from seqestimators.neural_network._estimators import MAX_BATCH_FLOATS
+from seqestimators.nn._model import SequenceNet
+from seqestimators.utils._cpu import cpu_runtime
 
 HIDDEN, EMB, BATCH = 64, 32, 256
 #: every variant trains this many epochs and is timed on its last one: the
@@ -73,7 +73,8 @@ def make_net(vocab):
 
 def bucketed_batches(X: RaggedSequences, y, seed=0):
     """The library's best batching: length buckets, per-batch padding, long
-    batches capped in events (see seqestimators._batching.cut_batches)."""
+    batches capped in events (see
+    seqestimators.neural_network._batching.cut_batches)."""
     rng = np.random.default_rng(seed)
     lengths = X.lengths
     perm = rng.permutation(len(lengths))

@@ -1,30 +1,67 @@
 """seqestimators: scikit-learn estimators for user-behaviour sequences.
 
-Tuning helpers live in :mod:`seqestimators.tuning` (needs optuna), ranking
-metrics in :mod:`seqestimators.metrics`, synthetic data in
-:mod:`seqestimators.datasets`.
+The package is organized by concept, as scikit-learn is:
+
+- :mod:`seqestimators.data` -- ``to_sequences``, ``RaggedSequences``, labels,
+  sessions, next-event samples (no torch needed);
+- :mod:`seqestimators.preprocessing` -- ``SequenceVectorizer``;
+- :mod:`seqestimators.nn` -- the pure-torch models;
+- :mod:`seqestimators.neural_network` -- the scikit-learn estimators;
+- :mod:`seqestimators.model_selection` -- tuning with Optuna (also importable
+  as :mod:`seqestimators.tuning`);
+- :mod:`seqestimators.metrics`, :mod:`seqestimators.datasets`,
+  :mod:`seqestimators.persistence`.
+
+Every public name is re-exported here. The names are resolved lazily, so
+``from seqestimators import to_sequences`` does not import torch or skorch.
 """
 
-from ._estimators import LSTMSequenceClassifier, LSTMSequenceRegressor
-from ._labels import make_window_labels
-from ._next_event import make_next_event_samples
-from ._persistence import load, save
-from ._ragged import RaggedSequences
-from ._sequences import to_sequences
-from ._sessions import split_sessions
-from ._vectorizer import SequenceVectorizer
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "LSTMSequenceClassifier",
-    "LSTMSequenceRegressor",
-    "RaggedSequences",
-    "SequenceVectorizer",
-    "load",
-    "make_next_event_samples",
-    "make_window_labels",
-    "save",
-    "split_sessions",
-    "to_sequences",
-]
+#: public name -> subpackage that defines it
+_LAZY = {
+    "RaggedSequences": "data",
+    "make_next_event_samples": "data",
+    "make_window_labels": "data",
+    "split_sessions": "data",
+    "to_sequences": "data",
+    "SequenceVectorizer": "preprocessing",
+    "LSTMSequenceClassifier": "neural_network",
+    "LSTMSequenceRegressor": "neural_network",
+    "load": "persistence",
+    "save": "persistence",
+}
+
+_SUBMODULES = {
+    "data",
+    "datasets",
+    "metrics",
+    "model_selection",
+    "neural_network",
+    "nn",
+    "persistence",
+    "preprocessing",
+    "tuning",
+    "utils",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)

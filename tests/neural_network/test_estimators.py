@@ -28,9 +28,9 @@ from seqestimators import (
     RaggedSequences,
     SequenceVectorizer,
 )
-from seqestimators._batching import BucketBatchIterator, SequenceDataset
-from seqestimators._estimators import _top_k_indices
 from seqestimators.metrics import top_k
+from seqestimators.neural_network._batching import BucketBatchIterator, SequenceDataset
+from seqestimators.neural_network._estimators import _top_k_indices
 
 #: tiny and quick; enough to learn the toy tasks below
 FAST = dict(hidden_size=8, max_epochs=5, lr=3e-2, early_stopping=False, random_state=0)

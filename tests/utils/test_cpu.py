@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
-from seqestimators._cpu import (
+from seqestimators.utils._cpu import (
     _glibc,
     _openmp_parallel,
     cpu_runtime,

@@ -23,7 +23,10 @@ from seqestimators import (
     RaggedSequences,
     SequenceVectorizer,
 )
-from seqestimators._estimators import PREDICT_BATCH_SIZE, PREDICT_EVENTS_FACTOR
+from seqestimators.neural_network._estimators import (
+    PREDICT_BATCH_SIZE,
+    PREDICT_EVENTS_FACTOR,
+)
 
 TINY = dict(hidden_size=4, random_state=0)
 RNG = np.random.RandomState(0)

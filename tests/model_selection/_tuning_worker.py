@@ -3,7 +3,8 @@
 Runs :func:`seqestimators.tuning.tune` on small numeric sequences against a
 storage, as a separate process that the tests can run in parallel or kill::
 
-    python tests/_tuning_worker.py STORAGE N_TRIALS [--barrier DIR --workers K]
+    python tests/model_selection/_tuning_worker.py STORAGE N_TRIALS \
+        [--barrier DIR --workers K]
 
 With ``--barrier`` the worker waits until ``K`` workers have started, so that
 parallel workers really overlap. The tests import the same configuration

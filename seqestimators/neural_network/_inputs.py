@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.sparse import issparse
 from sklearn.utils.validation import check_array
 
-from ._ragged import RaggedSequences
+from ..data._ragged import RaggedSequences
 
 __all__ = ["as_ragged", "describe_input"]
 

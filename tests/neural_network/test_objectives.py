@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import InvalidParameterError
 
 from seqestimators import LSTMSequenceRegressor
-from seqestimators._estimators import _HalfPoissonDeviance
+from seqestimators.neural_network._estimators import _HalfPoissonDeviance
 
 #: tiny, no early stopping: these learn the toy tasks below in ~1 s each
 SMALL = dict(hidden_size=8, max_epochs=30, lr=2e-2, dropout=0.0, early_stopping=False)

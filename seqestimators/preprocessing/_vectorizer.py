@@ -12,9 +12,8 @@ import pyarrow.compute as pc
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import Interval, StrOptions, _fit_context
-from ._ragged import RaggedSequences
-from ._sequences import (
+from ..data._ragged import RaggedSequences
+from ..data._sequences import (
     ListColumn,
     check_sequence_frame,
     common_offsets,
@@ -23,6 +22,7 @@ from ._sequences import (
     timestamps_to_seconds,
     values_to_seconds,
 )
+from ..utils._compat import Interval, StrOptions, _fit_context
 
 __all__ = ["SequenceVectorizer"]
 

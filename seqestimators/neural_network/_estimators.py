@@ -40,17 +40,17 @@ from skorch.callbacks import (
 )
 from skorch.helper import predefined_split
 
+from ..data._ragged import RaggedSequences, pad_rows
+from ..nn._model import SequenceNet
+from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._cpu import cpu_runtime
 from ._batching import (
     BucketBatchIterator,
     SequenceDataset,
     cut_batches,
     length_sorted_order,
 )
-from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._cpu import cpu_runtime
 from ._inputs import as_ragged, describe_input
-from ._ragged import RaggedSequences, pad_rows
-from ._torch_model import SequenceNet
 
 __all__ = ["LSTMSequenceClassifier", "LSTMSequenceRegressor"]
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ._ragged import RaggedSequences, pad_rows
+from ..data._ragged import RaggedSequences, pad_rows
 
 __all__ = ["SequenceDataset", "BucketBatchIterator"]
 

@@ -36,7 +36,7 @@ from seqestimators import (
     load,
     save,
 )
-from seqestimators._persistence import FORMAT_VERSION, SUPPORTED
+from seqestimators.persistence._archive import FORMAT_VERSION, SUPPORTED
 
 TINY = dict(hidden_size=4, max_epochs=2, random_state=0)
 RNG = np.random.RandomState(0)

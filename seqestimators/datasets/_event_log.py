@@ -19,7 +19,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from ._compat import Interval, validate_params
+from ..utils._compat import Interval, validate_params
 
 __all__ = ["make_event_log"]
 

@@ -2,7 +2,8 @@
 parallel studies, OptunaSearchCV interop, errors.
 
 Real Optuna storages (SQLite and journal files under tmp_path) and real worker
-processes (``tests/_tuning_worker.py``); tiny data and networks throughout.
+processes (``tests/model_selection/_tuning_worker.py``); tiny data and networks
+throughout.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import _tuning_worker as worker
 import numpy as np
 import optuna
 import pytest
@@ -48,6 +48,8 @@ from seqestimators.tuning import (
     to_distributions,
     tune,
 )
+
+from . import _tuning_worker as worker
 
 WORKER = Path(worker.__file__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)

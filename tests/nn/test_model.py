@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
-from seqestimators._torch_model import SequenceNet, reverse_within_lengths
+from seqestimators.nn._model import SequenceNet, reverse_within_lengths
 
 CARDINALITIES = [7, 5]
 N_NUMERIC = 2

@@ -57,8 +57,8 @@ from sklearn.preprocessing import (
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._estimators import LSTMSequenceClassifier, LSTMSequenceRegressor
-from ._vectorizer import SequenceVectorizer
+from ..neural_network._estimators import LSTMSequenceClassifier, LSTMSequenceRegressor
+from ..preprocessing._vectorizer import SequenceVectorizer
 
 __all__ = ["save", "load", "SUPPORTED", "FORMAT_VERSION"]
 
@@ -106,7 +106,7 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def _versions() -> dict[str, str]:
-    from . import __version__
+    from .. import __version__
 
     return {
         "seqestimators": __version__,

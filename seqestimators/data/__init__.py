@@ -1,0 +1,19 @@
+"""The event-log data layer: sequence frames, ragged model input, labels.
+
+Everything here works on pandas frames and flat Arrow/numpy arrays, without
+torch: ``import seqestimators.data`` is cheap.
+"""
+
+from ._labels import make_window_labels
+from ._next_event import make_next_event_samples
+from ._ragged import RaggedSequences
+from ._sequences import to_sequences
+from ._sessions import split_sessions
+
+__all__ = [
+    "RaggedSequences",
+    "make_next_event_samples",
+    "make_window_labels",
+    "split_sessions",
+    "to_sequences",
+]

@@ -1,0 +1,5 @@
+"""Model files as data: safetensors weights plus a JSON description."""
+
+from ._archive import FORMAT_VERSION, SUPPORTED, load, save
+
+__all__ = ["FORMAT_VERSION", "SUPPORTED", "load", "save"]

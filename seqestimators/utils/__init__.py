@@ -1,0 +1,1 @@
+"""Internal helpers: the CPU runtime settings, the compat module, validation."""
