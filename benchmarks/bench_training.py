@@ -45,7 +45,7 @@ from seqestimators import LSTMSequenceClassifier, RaggedSequences
 from seqestimators.data._ragged import pad_rows
 from seqestimators.neural_network._batching import BUCKET_BATCHES, cut_batches
 from seqestimators.neural_network._estimators import MAX_BATCH_FLOATS
-from seqestimators.nn._model import SequenceNet
+from seqestimators.nn import SequenceNet
 from seqestimators.utils._cpu import cpu_runtime
 
 HIDDEN, EMB, BATCH = 64, 32, 256

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ._ops import keep_last, segment_event_index
+
 __all__ = ["RaggedSequences"]
 
 
@@ -25,11 +27,7 @@ def _rows_to_events(offsets: np.ndarray, rows: np.ndarray):
     """
     starts = offsets[rows]
     lengths = offsets[rows + 1] - starts
-    new_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    total = int(new_offsets[-1])
-    shift = np.repeat(starts - new_offsets[:-1], lengths)
-    event_index = np.arange(total, dtype=np.int64) + shift
+    new_offsets, event_index = segment_event_index(starts, lengths)
     return new_offsets, event_index, lengths
 
 
@@ -319,16 +317,10 @@ class RaggedSequences:
         """Keep the last ``max_len`` events of every sequence."""
         if not isinstance(max_len, numbers.Integral) or max_len < 1:
             raise ValueError(f"max_len must be an int >= 1; got {max_len!r}.")
-        lengths = self.lengths
-        keep = np.minimum(lengths, max_len)
-        if np.array_equal(keep, lengths):
+        kept = keep_last(self.offsets, max_len)
+        if kept is None:
             return self
-        starts = self.offsets[1:] - keep
-        new_offsets = np.zeros(len(keep) + 1, dtype=np.int64)
-        np.cumsum(keep, out=new_offsets[1:])
-        event_index = np.arange(int(new_offsets[-1]), dtype=np.int64) + np.repeat(
-            starts - new_offsets[:-1], keep
-        )
+        new_offsets, event_index = kept
         return self._with(
             new_offsets,
             self.categorical[event_index],

@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._ops import entity_time_order
+
 __all__ = ["to_sequences"]
 
 
@@ -137,7 +139,6 @@ def to_sequences(
         )
     codes = codes.astype(np.int64, copy=False)
 
-    order = None
     sorted_codes = codes
     if order_by is not None:
         key = events[order_by]
@@ -147,16 +148,9 @@ def to_sequences(
                 f"Ordering column {order_by!r} has missing values (first at row "
                 f"position {bad}); drop or fill them before calling to_sequences."
             )
-        key = _sortable(key, order_by)
-        same_entity = codes[1:] == codes[:-1]
-        already = bool(np.all(codes[1:] >= codes[:-1])) and bool(
-            np.all(key[1:][same_entity] >= key[:-1][same_entity])
-        )
-        if not already:
-            order = np.argsort(key, kind="stable")
-            order = order[np.argsort(codes[order], kind="stable")]
-    elif not bool(np.all(codes[1:] >= codes[:-1])):
-        order = np.argsort(codes, kind="stable")
+        order = entity_time_order(codes, _sortable(key, order_by))
+    else:
+        order = entity_time_order(codes, None)
     if order is not None:
         sorted_codes = codes[order]
 

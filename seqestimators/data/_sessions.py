@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._ops import entity_time_order
 from ._sequences import _check_columns, _check_frame, _sortable, positive_duration
 
 __all__ = ["split_sessions"]
@@ -75,8 +76,9 @@ def split_sessions(
         seconds = float(limit)
         t = times.to_numpy(dtype=np.float64)
     codes = pd.factorize(events[by], sort=True)[0]
-    order = np.argsort(t, kind="stable")
-    order = order[np.argsort(codes[order], kind="stable")]
+    order = entity_time_order(codes, t)
+    if order is None:
+        order = np.arange(len(codes))
     c, ts = codes[order], t[order]
     new = np.ones(len(order), dtype=bool)
     new[1:] = (c[1:] != c[:-1]) | (np.diff(ts) > seconds)

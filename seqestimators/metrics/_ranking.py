@@ -13,6 +13,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ..data._ops import top_k_indices
+
 __all__ = [
     "hit_rate_at_k",
     "make_ranking_scorer",
@@ -69,8 +71,7 @@ def top_k(scores, classes, k: int) -> np.ndarray:
     scores = np.asarray(scores)
     classes = np.asarray(classes)
     _check_k(k, len(classes))
-    idx = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    return classes[idx]
+    return classes[top_k_indices(scores, k)]
 
 
 def hit_rate_at_k(y_true, scores, classes, k: int = 5) -> float:

@@ -2,7 +2,7 @@
 
 Plain scikit-learn estimators with flat keyword parameters. ``fit`` builds a
 skorch :class:`~skorch.NeuralNet` (``net_``) around
-:class:`~seqestimators._torch_model.SequenceNet` and trains it with
+:class:`~seqestimators.nn.SequenceNet` and trains it with
 length-bucketed batches; skorch brings the training loop, callbacks and
 history. Prediction sorts sequences by length, pads each batch to its own
 longest sequence and restores the input order.
@@ -40,8 +40,9 @@ from skorch.callbacks import (
 )
 from skorch.helper import predefined_split
 
+from ..data._ops import top_k_indices
 from ..data._ragged import RaggedSequences, pad_rows
-from ..nn._model import SequenceNet
+from ..nn import HalfPoissonDeviance, SequenceNet
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._cpu import cpu_runtime
 from ._batching import (
@@ -51,6 +52,7 @@ from ._batching import (
     length_sorted_order,
 )
 from ._inputs import as_ragged, describe_input
+from ._state import SavedStateMixin
 
 __all__ = ["LSTMSequenceClassifier", "LSTMSequenceRegressor"]
 
@@ -101,43 +103,6 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
-def _top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the ``k`` highest scores of each row, best first.
-
-    Ties go to the lower column index, exactly as
-    ``np.argsort(-scores, axis=1, kind="stable")[:, :k]`` (and
-    :func:`seqestimators.metrics.top_k`). With few columns wanted out of many,
-    the k best are selected in linear time first (``np.partition``) and only
-    they are sorted.
-    """
-    n_rows, n_cols = scores.shape
-    if 4 * k >= n_cols:
-        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    # the k-th largest score of each row; all larger ones are in, and of the
-    # ones equal to it the lowest columns fill the remaining places
-    kth = np.partition(scores, n_cols - k, axis=1)[:, n_cols - k, None]
-    above = scores > kth
-    at = scores == kth
-    room = k - above.sum(axis=1, keepdims=True)
-    chosen = above | (at & (np.cumsum(at, axis=1) <= room))
-    cols = np.nonzero(chosen)[1].reshape(n_rows, k)  # ascending per row
-    order = np.argsort(-np.take_along_axis(scores, cols, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(cols, order, axis=1)
-
-
-class _HalfPoissonDeviance(torch.nn.Module):
-    """Half the mean Poisson deviance of rates ``exp(log_rate)`` for counts
-    ``y``: ``mean(exp(f) - y f + y log y - y)``, 0 for a perfect fit.
-
-    Its gradient is that of ``torch.nn.PoissonNLLLoss(log_input=True)``; the
-    ``y log y - y`` term makes ``valid_loss`` half of
-    ``sklearn.metrics.mean_poisson_deviance`` on the validation data.
-    """
-
-    def forward(self, log_rate, y):
-        return (torch.exp(log_rate) - y * log_rate + torch.xlogy(y, y) - y).mean()
-
-
 #: the standard deviation of a normal distribution per median absolute deviation
 _MAD_TO_STD = 1.4826
 
@@ -146,7 +111,7 @@ _REGRESSION_LOSSES = {
     "squared_error": torch.nn.MSELoss,
     "absolute_error": torch.nn.L1Loss,
     "huber": torch.nn.HuberLoss,
-    "poisson": _HalfPoissonDeviance,
+    "poisson": HalfPoissonDeviance,
 }
 
 
@@ -315,7 +280,7 @@ def _check_ids_in_range(
     )
 
 
-class _BaseSequenceEstimator(BaseEstimator):
+class _BaseSequenceEstimator(SavedStateMixin, BaseEstimator):
     """Shared parameters, validation, training and prediction."""
 
     _parameter_constraints: dict = {
@@ -1182,7 +1147,7 @@ default="adam"
                 f"{type(self).__name__}; pass k <= {n_classes}."
             )
         scores = _log_softmax(self._forward(X))
-        return self.classes_[_top_k_indices(scores, int(k))]
+        return self.classes_[top_k_indices(scores, int(k))]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,8 +2,27 @@
 
 Nothing in this package imports scikit-learn or skorch (a test enforces it):
 the modules are usable on their own in a hand-written torch loop.
+
+- :class:`EventInputs` -- categorical embeddings + numeric projection;
+- :class:`RecurrentEncoder` -- LSTM/GRU, one or both directions;
+- :class:`SequencePooling` -- masked last/mean/max/attention pooling;
+- :class:`HalfPoissonDeviance` -- the Poisson loss of the count regressor;
+- :class:`SequenceNet` -- inputs -> encoder -> pooling -> head.
 """
 
-from ._model import SequenceNet, reverse_within_lengths
+from ._inputs import EventInputs
+from ._losses import HalfPoissonDeviance
+from ._model import SequenceNet
+from ._pooling import POOLINGS, SequencePooling, padding_mask
+from ._recurrent import RecurrentEncoder, reverse_within_lengths
 
-__all__ = ["SequenceNet", "reverse_within_lengths"]
+__all__ = [
+    "POOLINGS",
+    "EventInputs",
+    "HalfPoissonDeviance",
+    "RecurrentEncoder",
+    "SequenceNet",
+    "SequencePooling",
+    "padding_mask",
+    "reverse_within_lengths",
+]

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..data._ops import keep_last
 from ..data._ragged import RaggedSequences
 from ..data._sequences import (
     ListColumn,
@@ -506,16 +507,8 @@ class SequenceVectorizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         """Flat index of the events kept by ``max_len`` (None: all)."""
         if self.max_len is None:
             return None
-        lengths = np.diff(offsets)
-        keep = np.minimum(lengths, self.max_len)
-        if np.array_equal(keep, lengths):
-            return None
-        new_offsets = np.zeros(len(keep) + 1, dtype=np.int64)
-        np.cumsum(keep, out=new_offsets[1:])
-        starts = offsets[1:] - keep
-        return np.arange(int(new_offsets[-1]), dtype=np.int64) + np.repeat(
-            starts - new_offsets[:-1], keep
-        )
+        kept = keep_last(offsets, self.max_len)
+        return None if kept is None else kept[1]
 
     def _encode(self, name, values: pa.Array, offsets, index) -> np.ndarray:
         vocab = self.vocabularies_[name]

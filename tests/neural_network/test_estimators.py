@@ -28,9 +28,9 @@ from seqestimators import (
     RaggedSequences,
     SequenceVectorizer,
 )
+from seqestimators.data._ops import top_k_indices
 from seqestimators.metrics import top_k
 from seqestimators.neural_network._batching import BucketBatchIterator, SequenceDataset
-from seqestimators.neural_network._estimators import _top_k_indices
 
 #: tiny and quick; enough to learn the toy tasks below
 FAST = dict(hidden_size=8, max_epochs=5, lr=3e-2, early_stopping=False, random_state=0)
@@ -162,9 +162,9 @@ def test_top_k_indices_match_a_stable_sort(n_cols):
     scores = rng.randint(0, 4, size=(50, n_cols)).astype(np.float64)
     for k in range(1, n_cols + 1):
         want = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        np.testing.assert_array_equal(_top_k_indices(scores, k), want)
+        np.testing.assert_array_equal(top_k_indices(scores, k), want)
     np.testing.assert_array_equal(
-        _top_k_indices(np.array([[1.0, 3, 3, 0, 3, 3, 3, 3, 3, 3]]), 2), [[1, 2]]
+        top_k_indices(np.array([[1.0, 3, 3, 0, 3, 3, 3, 3, 3, 3]]), 2), [[1, 2]]
     )
 
 

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import InvalidParameterError
 
 from seqestimators import LSTMSequenceRegressor
-from seqestimators.neural_network._estimators import _HalfPoissonDeviance
+from seqestimators.nn import HalfPoissonDeviance
 
 #: tiny, no early stopping: these learn the toy tasks below in ~1 s each
 SMALL = dict(hidden_size=8, max_epochs=30, lr=2e-2, dropout=0.0, early_stopping=False)
@@ -54,7 +54,7 @@ def test_poisson_predicts_non_negative_rates(poisson_model, counts):
     np.testing.assert_allclose(np.log(pred), poisson_model._forward(X)[:, 0], rtol=1e-5)
     assert poisson_model.y_mean_.tolist() == [0.0]
     assert poisson_model.y_scale_.tolist() == [1.0]
-    assert isinstance(poisson_model.net_.criterion_, _HalfPoissonDeviance)
+    assert isinstance(poisson_model.net_.criterion_, HalfPoissonDeviance)
 
 
 def test_poisson_learns_a_log_linear_rate(poisson_model, counts):
@@ -89,10 +89,10 @@ def test_half_poisson_deviance_is_half_sklearns():
     rng = np.random.RandomState(0)
     y = rng.poisson(3.0, size=200).astype(np.float32)
     log_rate = rng.normal(1.0, 0.5, size=200).astype(np.float32)
-    got = _HalfPoissonDeviance()(torch.from_numpy(log_rate), torch.from_numpy(y))
+    got = HalfPoissonDeviance()(torch.from_numpy(log_rate), torch.from_numpy(y))
     want = mean_poisson_deviance(y, np.exp(log_rate.astype(np.float64))) / 2
     assert float(got) == pytest.approx(want, rel=1e-5)
-    perfect = _HalfPoissonDeviance()(
+    perfect = HalfPoissonDeviance()(
         torch.log(torch.tensor([1.0, 4.0])), torch.tensor([1.0, 4.0])
     )
     assert float(perfect) == pytest.approx(0.0, abs=1e-6)

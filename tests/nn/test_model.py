@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
-from seqestimators.nn._model import SequenceNet, reverse_within_lengths
+from seqestimators.nn import SequenceNet, reverse_within_lengths
 
 CARDINALITIES = [7, 5]
 N_NUMERIC = 2
@@ -146,7 +146,7 @@ def test_training_gradients_ignore_padding():
     grads = []
     for T in (4, 30):
         net = make_net(pooling="mean", bidirectional=True).train()
-        net.layer_dropout.p = net.head_dropout.p = 0.0
+        net.encoder.layer_dropout.p = net.head_dropout.p = 0.0
         cat, num, lens = random_batch([4, 2], seed=5)
         cat, num = pad_to(cat, num, T)
         net(cat, num, lens).sum().backward()
