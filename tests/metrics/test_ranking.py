@@ -44,12 +44,17 @@ def test_ties_take_the_middle_rank():
     "call, match",
     [
         (lambda: hit_rate_at_k(Y, SCORES, CLASSES, k=4), "larger than the number"),
-        (lambda: ndcg_at_k(Y, SCORES, CLASSES, k=0), "k must be an int >= 1"),
+        (lambda: ndcg_at_k(Y, SCORES, CLASSES, k=0), "'k' parameter of ndcg_at_k"),
+        # a bool is not a cut-off, in every function alike
+        (lambda: ndcg_at_k(Y, SCORES, CLASSES, k=True), "'k' parameter"),
+        (lambda: top_k(SCORES, CLASSES, True), "'k' parameter of top_k"),
+        (lambda: make_ranking_scorer("ndcg", k=True), "'k' parameter"),
+        (lambda: hit_rate_at_k(Y, SCORES, CLASSES, k=2.0), "'k' parameter"),
         (lambda: top_k(SCORES, CLASSES, 5), "larger than the number of classes"),
         (lambda: mean_reciprocal_rank(["x", "view", "cart"], SCORES, CLASSES),
          "not classes"),
         (lambda: mean_reciprocal_rank(Y, SCORES[:, :2], CLASSES), "shape"),
-        (lambda: make_ranking_scorer("recall"), "metric must be one of"),
+        (lambda: make_ranking_scorer("recall"), "'metric' parameter"),
     ],
 )
 def test_bad_input(call, match):
