@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 #: public name -> subpackage that defines it
 _LAZY = {
     "RaggedSequences": "data",
+    "leave_last_out": "data",
     "make_next_event_samples": "data",
     "make_window_labels": "data",
     "split_sessions": "data",

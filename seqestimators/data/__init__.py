@@ -5,6 +5,7 @@ torch: ``import seqestimators.data`` is cheap.
 """
 
 from ._labels import make_window_labels
+from ._leave_last_out import leave_last_out
 from ._next_event import make_next_event_samples
 from ._ragged import RaggedSequences
 from ._sequences import to_sequences
@@ -12,6 +13,7 @@ from ._sessions import split_sessions
 
 __all__ = [
     "RaggedSequences",
+    "leave_last_out",
     "make_next_event_samples",
     "make_window_labels",
     "split_sessions",
