@@ -4,8 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqestimators import to_sequences
-from seqestimators import leave_last_out
+from seqestimators import leave_last_out, to_sequences
 
 
 @pytest.fixture
