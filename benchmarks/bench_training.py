@@ -43,8 +43,8 @@ from skorch import NeuralNetClassifier
 
 from seqestimators import LSTMSequenceClassifier, RaggedSequences
 from seqestimators.data._ragged import pad_rows
+from seqestimators.neural_network._base import MAX_BATCH_FLOATS
 from seqestimators.neural_network._batching import BUCKET_BATCHES, cut_batches
-from seqestimators.neural_network._estimators import MAX_BATCH_FLOATS
 from seqestimators.nn import SequenceNet
 from seqestimators.utils._cpu import cpu_runtime
 

@@ -33,6 +33,7 @@ _LAZY = {
     "SequenceVectorizer": "preprocessing",
     "LSTMSequenceClassifier": "neural_network",
     "LSTMSequenceRegressor": "neural_network",
+    "ModelFileError": "persistence",
     "load": "persistence",
     "save": "persistence",
 }

@@ -26,7 +26,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqestimators import SequenceVectorizer, to_sequences
+from seqestimators import (
+    SequenceVectorizer,
+    make_window_labels,
+    split_sessions,
+    to_sequences,
+)
 
 # On a failure, hypothesis' pytest plugin imports libcst (to suggest a patch),
 # whose import raises a DeprecationWarning that pyproject's filterwarnings
@@ -259,6 +264,201 @@ def test_to_sequences_ignores_row_order_when_keys_are_unique(case, rnd):
     a = to_sequences(events, by="user", order_by="t", columns=columns)
     b = to_sequences(shuffled, by="user", order_by="t", columns=columns)
     pd.testing.assert_frame_equal(a, b)
+
+
+# --------------------------------------------------------------------------
+# time columns: never ordered as text; durations: never a unit guessed
+# --------------------------------------------------------------------------
+#: UTC offsets (minutes) of an "aware" ISO column
+OFFSETS = st.sampled_from([0, 60, 120, -300, 330, -600])
+
+
+def _iso(instant: pd.Timestamp, offset: int | None, draw) -> str:
+    """``instant`` (naive = UTC) as ISO 8601 text in a random style."""
+    local = instant + pd.Timedelta(minutes=offset or 0)
+    sep = draw(st.sampled_from(["T", " "]))
+    if local.microsecond:  # milliseconds, written with 3 or 6 digits
+        clock = local.strftime("%H:%M:%S.%f")[: draw(st.sampled_from([12, 15]))]
+    elif local.second:
+        clock = local.strftime("%H:%M:%S")
+    else:
+        clock = local.strftime(draw(st.sampled_from(["%H:%M", "%H:%M:%S"])))
+    if offset is None:
+        if clock.startswith("00:00") and not local.second and not local.microsecond:
+            if draw(st.booleans()):
+                return local.strftime("%Y-%m-%d")
+        return local.strftime("%Y-%m-%d") + sep + clock
+    if offset == 0 and draw(st.booleans()):
+        suffix = "Z"
+    else:
+        sign = "+" if offset >= 0 else "-"
+        hours, minutes = divmod(abs(offset), 60)
+        colon = draw(st.sampled_from([":", ""]))
+        suffix = f"{sign}{hours:02d}{colon}{minutes:02d}"
+    return local.strftime("%Y-%m-%d") + "T" + clock + suffix
+
+
+@st.composite
+def timed_logs(draw):
+    """A log whose true times are known, written as ISO text, datetimes or
+    numbers, rows in random order."""
+    n = draw(st.integers(1, 12))
+    users = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    # milliseconds over a few days: dates, hours and sub-seconds all vary
+    ms = draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, 3 * 86_400_000),
+                st.integers(0, 3).map(lambda d: d * 86_400_000),  # midnights
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    instants = [T0 + pd.Timedelta(milliseconds=m) for m in ms]
+    kind = draw(st.sampled_from(["iso", "iso-aware", "datetime", "tz", "int", "float"]))
+    if kind == "iso":
+        times = [_iso(t, None, draw) for t in instants]
+    elif kind == "iso-aware":
+        offsets = draw(st.lists(OFFSETS, min_size=n, max_size=n))
+        times = [_iso(t, o, draw) for t, o in zip(instants, offsets)]
+    elif kind == "datetime":
+        times = pd.to_datetime(instants)
+    elif kind == "tz":
+        times = pd.DatetimeIndex(instants).tz_localize("UTC").tz_convert("Asia/Kolkata")
+    elif kind == "int":
+        times = ms
+    else:
+        times = [m / 1000.0 for m in ms]
+    dtype = draw(st.sampled_from([None, object, "category"])) if "iso" in kind else None
+    events = pd.DataFrame(
+        {
+            "user": users,
+            "t": pd.Series(times, dtype=dtype) if dtype else times,
+            "pos": np.arange(n),
+        }
+    )
+    return events, ms, kind
+
+
+@settings(PROFILE)
+@given(timed_logs())
+def test_to_sequences_orders_time_in_true_time_order(case):
+    """ISO text, datetimes and numbers give sequences in true time order; the
+    time column comes back as datetimes (text parsed) or as the numbers."""
+    EXAMPLES["to_sequences (time kinds)"] += 1
+    events, ms, kind = case
+    before = _snapshot(events)
+    seqs = to_sequences(events, by="user", order_by="t")
+    assert _unchanged(events, before)
+    rows = sorted(range(len(ms)), key=lambda i: (events["user"][i], ms[i]))
+    flat_pos = [p for cell in seqs["pos"] for p in cell]
+    assert flat_pos == rows  # stable: ties keep the input order
+    value_type = seqs["t"].dtype.pyarrow_dtype.value_type
+    flat_t = [v for cell in seqs["t"] for v in cell]
+    if kind in ("int", "float"):
+        assert not pa.types.is_timestamp(value_type)
+        assert flat_t == [events["t"][i] for i in rows]
+        return
+    assert pa.types.is_timestamp(value_type), value_type
+    true = [T0 + pd.Timedelta(milliseconds=ms[i]) for i in rows]
+    if value_type.tz is not None:
+        true = [t.tz_localize("UTC") for t in true]
+    assert [pd.Timestamp(v) for v in flat_t] == true
+
+
+ISO_TEXT = st.integers(0, 10**6).map(
+    lambda s: (T0 + pd.Timedelta(seconds=s)).isoformat()
+)
+
+
+@st.composite
+def text_times(draw):
+    """ISO text (two thirds of the examples) or ISO text mixed with any text."""
+    n = draw(st.integers(1, 6))
+    if draw(st.sampled_from(["iso", "iso", "any"])) == "iso":
+        return draw(st.lists(ISO_TEXT, min_size=n, max_size=n))
+    return draw(st.lists(st.one_of(ISO_TEXT, TEXT), min_size=n, max_size=n))
+
+
+@settings(PROFILE)
+@given(text_times(), st.booleans())
+def test_text_times_are_parsed_or_refused_never_sorted_as_text(texts, categorical):
+    """Any text as times: parsed to datetimes (ordered as time) or refused
+    with a message that says how to parse it."""
+    EXAMPLES["to_sequences (text times)"] += 1
+    events = pd.DataFrame({"user": 1, "t": texts, "pos": np.arange(len(texts))})
+    if categorical:
+        events["t"] = events["t"].astype("category")
+    try:
+        seqs = to_sequences(events, by="user", order_by="t")
+    except ValueError as exc:
+        ERRORS["to_sequences (text times)"] += 1
+        _documented(exc, "pd.to_datetime", "is not a time", "UTC offset")
+        return
+    assert pa.types.is_timestamp(seqs["t"].dtype.pyarrow_dtype.value_type)
+    flat = [pd.Timestamp(v) for v in seqs["t"].iloc[0]]
+    assert flat == sorted(pd.to_datetime(pd.Series(texts), format="ISO8601"))
+
+
+PLAIN_NUMBERS = st.one_of(
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.integers(-(2**31), 2**31 - 1).map(np.int64),
+    st.floats(-1e9, 1e9).map(np.float32),
+    st.integers(0, 10**6).map(str),
+    st.floats(0, 1e6).map(repr),
+    st.integers(0, 10**6).map(np.timedelta64),  # no unit: generic
+)
+DATETIME_TIMES = st.sampled_from(["naive", "tz", "iso"])
+
+
+def _datetime_log(kind: str) -> pd.DataFrame:
+    times = pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-09"])
+    if kind == "tz":
+        times = times.tz_localize("Europe/Paris")
+    elif kind == "iso":
+        times = [t.isoformat() for t in times]
+    return pd.DataFrame({"user_id": [1, 1, 2], "timestamp": times})
+
+
+@settings(PROFILE)
+@given(PLAIN_NUMBERS, DATETIME_TIMES, st.sampled_from(["horizon", "gap"]))
+def test_a_plain_number_with_datetime_times_always_raises(value, kind, which):
+    EXAMPLES["durations (plain numbers)"] += 1
+    events = _datetime_log(kind)
+    with pytest.raises(TypeError, match="is a plain number") as info:
+        if which == "gap":
+            split_sessions(events, value)
+        else:
+            make_window_labels(events, "2024-01-02", value)
+    example = "'30min'" if which == "gap" else "'30D'"
+    assert f"{which}={example}" in str(info.value)
+    assert "pd.Timedelta(" in str(info.value)
+
+
+@settings(PROFILE)
+@given(
+    st.lists(st.integers(0, 10_000), min_size=1, max_size=10),
+    st.integers(1, 3_000),
+    st.sampled_from(["s", "min", "text", "timedelta"]),
+)
+def test_durations_with_units_match_numbers_in_that_unit(seconds, gap, form):
+    """Datetime times with a duration give the sessions that epoch seconds
+    with the same number of seconds give."""
+    EXAMPLES["durations (with units)"] += 1
+    gap_s = gap * 60 if form == "min" else gap
+    duration = {
+        "s": f"{gap}s",
+        "min": f"{gap}min",
+        "text": pd.Timedelta(seconds=gap).isoformat(),  # "P0DT0H30M0S"
+        "timedelta": pd.Timedelta(seconds=gap),
+    }[form]
+    numeric = pd.DataFrame({"user_id": 1, "timestamp": seconds})
+    dated = numeric.assign(timestamp=T0 + pd.to_timedelta(numeric["timestamp"], "s"))
+    want = split_sessions(numeric, gap_s)["session_id"].tolist()
+    assert split_sessions(dated, duration)["session_id"].tolist() == want
 
 
 # --------------------------------------------------------------------------

@@ -9,40 +9,69 @@ model sees nothing at or after the moment the question is asked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..utils._compat import validate_params
 from ._sequences import (
     _check_columns,
     _check_frame,
+    _time_key,
     positive_duration,
     to_sequences,
 )
 
 __all__ = ["make_window_labels"]
 
+#: name of the cutoff level of the result's index and of the labels' column
+_CUTOFF = "cutoff"
+
+
+def _as_cutoff(value, times: pd.Series):
+    """One cutoff as a value comparable with ``times``."""
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+            raise TypeError(
+                f"cutoff {value!r} is not a number; the order_by column holds "
+                "numbers, so pass a number in their unit."
+            )
+        if np.isnan(value):
+            raise ValueError("cutoff is missing (NaN); pass a number.")
+        return value
+    try:
+        cut = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"cutoff {value!r} is not a time; the order_by column holds "
+            "datetimes, so pass a datetime or a string like '2024-03-01'."
+        ) from None
+    if cut is pd.NaT:
+        raise ValueError(
+            "cutoff is missing (NaT); pass a datetime or a string like "
+            "'2024-03-01'."
+        )
+    if times.dt.tz is not None and cut.tzinfo is None:
+        cut = cut.tz_localize(times.dt.tz)
+    elif times.dt.tz is None and cut.tzinfo is not None:
+        raise TypeError(
+            f"cutoff {value!r} has a time zone but the times do not; pass a "
+            "cutoff without one."
+        )
+    return cut
+
 
 def _as_cutoffs(cutoff, times: pd.Series) -> list:
-    scalar = np.isscalar(cutoff) or isinstance(cutoff, pd.Timestamp)
-    values = [cutoff] if scalar else list(cutoff)
+    if cutoff is None:
+        raise TypeError(
+            "cutoff is None; pass a time (e.g. '2024-03-01') or a list of times."
+        )
+    values = list(cutoff) if pd.api.types.is_list_like(cutoff) else [cutoff]
     if not values:
         raise ValueError("cutoff is empty; pass a time or a list of times.")
-    is_datetime = pd.api.types.is_datetime64_any_dtype(times)
-    out = []
-    for v in values:
-        if is_datetime:
-            try:
-                v = pd.Timestamp(v)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"cutoff {v!r} is not a time; the order_by column holds "
-                    "datetimes, so pass a datetime or a string like '2024-03-01'."
-                ) from None
-            if times.dt.tz is not None and v.tzinfo is None:
-                v = v.tz_localize(times.dt.tz)
-        out.append(v)
+    out = [_as_cutoff(v, times) for v in values]  # a few cutoffs, not events
     lo, hi = times.min(), times.max()
     for v in out:
         if not (lo < v <= hi):
@@ -56,6 +85,43 @@ def _as_cutoffs(cutoff, times: pd.Series) -> list:
     return sorted(out)
 
 
+def _check_label_columns(events: pd.DataFrame, target_event, value) -> None:
+    if _CUTOFF in events.columns:
+        raise ValueError(
+            f"events has a column named {_CUTOFF!r}, the name make_window_labels "
+            "gives the cutoff level of the result's index and the labels' "
+            "cutoff column. Rename it first, e.g. "
+            f"events.rename(columns={{{_CUTOFF!r}: 'cutoff_time'}}), or drop it."
+        )
+    if target_event is not None:
+        if not (isinstance(target_event, tuple) and len(target_event) == 2):
+            raise TypeError(
+                "target_event must be a (column, value) pair such as "
+                f"('event_type', 'purchase'); got {target_event!r}."
+            )
+        _check_columns(events, [target_event[0]], "target_event column")
+    if value is not None:
+        _check_columns(events, [value], "value column")
+        if not pd.api.types.is_numeric_dtype(events[value]):
+            raise TypeError(
+                f"value column {value!r} must be numeric; got dtype "
+                f"{events[value].dtype}."
+            )
+
+
+@validate_params(
+    {
+        "events": "no_validation",
+        "cutoff": "no_validation",
+        "horizon": "no_validation",
+        "by": [Hashable],
+        "order_by": [Hashable],
+        "target_event": "no_validation",
+        "value": [Hashable, None],
+        "columns": [str, "array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_window_labels(
     events: pd.DataFrame,
     cutoff,
@@ -74,13 +140,17 @@ def make_window_labels(
     events : pandas.DataFrame
         Long event log, one row per event. Not modified.
     cutoff : time or list of times
-        Where to cut. Several cutoffs (rolling windows) stack into more
-        samples: one row per (entity, cutoff).
-    horizon : duration or number
-        Length of the label window ``[cutoff, cutoff + horizon)`` — a
-        ``pd.Timedelta``-like (``"30D"``) for datetime times.
+        Where to cut: datetimes (or strings such as ``"2024-03-01"``) for
+        datetime times, numbers for numeric times. Several cutoffs (rolling
+        windows) stack into more samples: one row per (entity, cutoff).
+    horizon : str, timedelta or number
+        Length of the label window ``[cutoff, cutoff + horizon)``. For datetime
+        times a duration with its unit: ``"30D"``, ``"12h"`` or
+        ``pd.Timedelta(days=30)``; a plain number is refused (its unit would
+        be a guess). For numeric times a positive number in their unit.
     by, order_by : str
-        Entity and time columns.
+        Entity and time columns. Times are datetimes, numbers, or ISO 8601
+        text (parsed as in :func:`to_sequences`).
     target_event : (column, value), default=None
         The event that counts as a conversion, e.g. ``("event_type",
         "purchase")``. Adds the labels ``converted`` and ``n_converted``.
@@ -109,6 +179,8 @@ def make_window_labels(
     out for that cutoff: there is nothing to predict from. Entities with
     history but no event in the window are kept, with ``any_event = 0``.
     Events exactly at the cutoff belong to the window, never to the history.
+    ``events`` must not have a column named ``cutoff``: that name is taken by
+    the result.
 
     Examples
     --------
@@ -128,64 +200,55 @@ def make_window_labels(
     """
     _check_frame(events)
     _check_columns(events, [by, order_by], "Columns")
-    if target_event is not None:
-        if not (isinstance(target_event, tuple) and len(target_event) == 2):
-            raise TypeError(
-                "target_event must be a (column, value) pair such as "
-                f"('event_type', 'purchase'); got {target_event!r}."
-            )
-        _check_columns(events, [target_event[0]], "target_event column")
-    if value is not None:
-        _check_columns(events, [value], "value column")
-        if not pd.api.types.is_numeric_dtype(events[value]):
-            raise TypeError(
-                f"value column {value!r} must be numeric; got dtype "
-                f"{events[value].dtype}."
-            )
-    times = events[order_by]
-    if times.isna().any():
-        raise ValueError(
-            f"Ordering column {order_by!r} has missing values; drop or fill them."
-        )
+    _check_label_columns(events, target_event, value)
+    times = _time_key(events, order_by, caller="make_window_labels")
+    if times.dtype != events[order_by].dtype:  # parsed from text: reuse them
+        events = events.copy(deep=False)
+        events[order_by] = times
     cutoffs = _as_cutoffs(cutoff, times)
     h = positive_duration(horizon, times, "horizon", "30D")
-
     is_target = (
         (events[target_event[0]] == target_event[1]).to_numpy()
         if target_event is not None
         else np.ones(len(events), dtype=bool)
     )
     histories, labels = [], []
-    for c in cutoffs:
+    for c in cutoffs:  # one pass per cutoff (a few), vectorized within
         before = (times < c).to_numpy()
-        window = ((times >= c) & (times < c + h)).to_numpy()
         if not before.any():
             continue
+        window = ((times >= c) & (times < c + h)).to_numpy()
         hist = to_sequences(events[before], by=by, order_by=order_by, columns=columns)
-        win = events.loc[window, [by]].copy()
-        win["_target"] = is_target[window]
-        if value is not None:
-            win["_value"] = np.where(is_target[window], events.loc[window, value], 0.0)
-        g = win.groupby(by, sort=False)
-        n_events = g.size().reindex(hist.index, fill_value=0)
-        lab = pd.DataFrame(index=hist.index)
-        lab["any_event"] = (n_events > 0).astype(np.int64)
-        lab["churn"] = 1 - lab["any_event"]
-        lab["n_events"] = n_events.astype(np.int64)
-        if target_event is not None:
-            n_conv = g["_target"].sum().reindex(hist.index, fill_value=0)
-            lab["n_converted"] = n_conv.astype(np.int64)
-            lab["converted"] = (n_conv > 0).astype(np.int64)
-        if value is not None:
-            lab["value"] = g["_value"].sum().reindex(hist.index, fill_value=0.0)
-        lab["cutoff"] = c
+        lab = _window_labels(
+            events, window, is_target, hist.index, by, target_event, value
+        )
+        lab[_CUTOFF] = c
         lab["group"] = hist.index.to_numpy()
         hist.index = pd.MultiIndex.from_arrays(
-            [hist.index, np.full(len(hist), c)], names=[by, "cutoff"]
+            [hist.index, np.full(len(hist), c)], names=[by, _CUTOFF]
         )
         lab.index = hist.index
         histories.append(hist)
         labels.append(lab)
-    history = pd.concat(histories)
-    labels_frame = pd.concat(labels)
-    return history, labels_frame
+    return pd.concat(histories), pd.concat(labels)
+
+
+def _window_labels(events, window, is_target, entities, by, target_event, value):
+    """Labels of ``entities`` from the events in ``window`` (a row mask)."""
+    win = events.loc[window, [by]].copy()
+    win["_target"] = is_target[window]
+    if value is not None:
+        win["_value"] = np.where(is_target[window], events.loc[window, value], 0.0)
+    g = win.groupby(by, sort=False)
+    n_events = g.size().reindex(entities, fill_value=0)
+    lab = pd.DataFrame(index=entities)
+    lab["any_event"] = (n_events > 0).astype(np.int64)
+    lab["churn"] = 1 - lab["any_event"]
+    lab["n_events"] = n_events.astype(np.int64)
+    if target_event is not None:
+        n_conv = g["_target"].sum().reindex(entities, fill_value=0)
+        lab["n_converted"] = n_conv.astype(np.int64)
+        lab["converted"] = (n_conv > 0).astype(np.int64)
+    if value is not None:
+        lab["value"] = g["_value"].sum().reindex(entities, fill_value=0.0)
+    return lab

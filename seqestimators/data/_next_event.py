@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from collections.abc import Hashable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sklearn.utils import check_random_state
 
+from ..utils._compat import validate_params
+from ..utils._validation import Int
 from ._sequences import check_sequence_frame, common_offsets, read_list_column
+from ._validation import RANDOM_STATE
 
 __all__ = ["make_next_event_samples"]
 
 
+@validate_params(
+    {
+        "sequences": "no_validation",
+        "target": [Hashable],
+        "min_prefix": [Int(1)],
+        "max_per_entity": [Int(1), None],
+        "random_state": RANDOM_STATE,
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_next_event_samples(
     sequences: pd.DataFrame,
     target: str,
@@ -69,14 +82,6 @@ def make_next_event_samples(
     """
     name = "make_next_event_samples"
     check_sequence_frame(sequences, caller=name)
-    if not isinstance(min_prefix, Integral) or min_prefix < 1:
-        raise ValueError(f"min_prefix must be an int >= 1; got {min_prefix!r}.")
-    if max_per_entity is not None and (
-        not isinstance(max_per_entity, Integral) or max_per_entity < 1
-    ):
-        raise ValueError(
-            f"max_per_entity must be an int >= 1 or None; got {max_per_entity!r}."
-        )
     cols = {c: read_list_column(sequences, c, caller=name) for c in sequences.columns}
     if target not in cols:
         raise ValueError(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._ops import keep_last, segment_event_index
+from ._validation import is_count
 
 __all__ = ["RaggedSequences"]
 
@@ -67,6 +68,78 @@ def pad_rows(
     return out, lengths
 
 
+def _check_offsets(offsets) -> np.ndarray:
+    """``offsets`` as int64, or an error unless they start at 0 and grow."""
+    raw = np.asarray(offsets)
+    if raw.size and raw.dtype.kind not in "iu":
+        raise ValueError(
+            f"offsets must be integers; got an array of dtype {raw.dtype}."
+        )
+    offsets = raw.astype(np.int64, copy=False)
+    if offsets.ndim != 1 or len(offsets) < 1:
+        raise ValueError(
+            "offsets must be a 1-D array of n_sequences + 1 integers; got shape "
+            f"{offsets.shape}."
+        )
+    if offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+        raise ValueError(
+            "offsets must start at 0 and be non-decreasing (each sequence "
+            "spans offsets[i]:offsets[i + 1])."
+        )
+    return offsets
+
+
+def _channels(arr, name: str, dtype, n_events: int) -> np.ndarray:
+    """A flat ``(n_events, n_channels)`` array of ``dtype`` (1-D: one channel;
+    None: no channel)."""
+    if arr is None:
+        return np.zeros((n_events, 0), dtype=dtype)
+    arr = np.asarray(arr)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    if arr.ndim != 2 or arr.shape[0] != n_events:
+        raise ValueError(
+            f"{name} must have shape (n_events, n_channels) with n_events = "
+            f"offsets[-1] = {n_events}; got shape {arr.shape}."
+        )
+    return arr
+
+
+def _channel_names(names, n: int, prefix: str, what: str) -> tuple:
+    names = tuple(names or (f"{prefix}{i}" for i in range(n)))
+    if len(names) != n:
+        raise ValueError(f"{what}_names must name every {what} channel.")
+    return names
+
+
+def _cardinalities(cardinalities, categorical: np.ndarray) -> tuple:
+    """Ids per categorical channel; by default ``max id + 1`` (at least 2)."""
+    if cardinalities is None:
+        cardinalities = (
+            categorical.max(axis=0) + 1
+            if len(categorical)
+            else np.full(categorical.shape[1], 2)
+        )
+        cardinalities = np.maximum(cardinalities, 2)
+    cardinalities = tuple(int(c) for c in cardinalities)
+    if len(cardinalities) != categorical.shape[1]:
+        raise ValueError("cardinalities must give one size per categorical channel.")
+    return cardinalities
+
+
+def _check_index(index, n_sequences: int):
+    if index is None:
+        return None
+    index = pd.Index(index)
+    if len(index) != n_sequences:
+        raise ValueError(
+            f"index has {len(index)} entries but there are {n_sequences} sequences."
+        )
+    return index
+
+
 class RaggedSequences:
     """A batch of variable-length multichannel sequences, stored flat.
 
@@ -93,6 +166,19 @@ class RaggedSequences:
         None, ``max id + 1`` of each channel is used.
     index : pandas.Index, default=None
         Entity ids of the rows (e.g. user ids), carried through row indexing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqestimators.data import RaggedSequences
+    >>> X = RaggedSequences([0, 3, 4], categorical=np.array([2, 3, 2, 4]),
+    ...                     index=["u1", "u2"])
+    >>> X.lengths.tolist(), X.cardinalities
+    ([3, 1], (5,))
+    >>> X[1:].index.tolist(), X.to_padded()["categorical"].shape
+    (['u2'], (2, 3, 1))
+    >>> X.truncate(2).categorical[:, 0].tolist()
+    [3, 2, 4]
     """
 
     def __init__(
@@ -106,76 +192,21 @@ class RaggedSequences:
         cardinalities=None,
         index=None,
     ):
-        raw = np.asarray(offsets)
-        if raw.size and raw.dtype.kind not in "iu":
-            raise ValueError(
-                f"offsets must be integers; got an array of dtype {raw.dtype}."
-            )
-        offsets = raw.astype(np.int64, copy=False)
-        if offsets.ndim != 1 or len(offsets) < 1:
-            raise ValueError(
-                "offsets must be a 1-D array of n_sequences + 1 integers; got shape "
-                f"{offsets.shape}."
-            )
-        if offsets[0] != 0 or np.any(np.diff(offsets) < 0):
-            raise ValueError(
-                "offsets must start at 0 and be non-decreasing (each sequence "
-                "spans offsets[i]:offsets[i + 1])."
-            )
+        offsets = _check_offsets(offsets)
         n_events = int(offsets[-1])
-        if categorical is None:
-            categorical = np.zeros((n_events, 0), dtype=np.int64)
-        if numeric is None:
-            numeric = np.zeros((n_events, 0), dtype=np.float32)
-        categorical = np.asarray(categorical)
-        numeric = np.asarray(numeric)
-        if categorical.ndim == 1:
-            categorical = categorical[:, None]
-        if numeric.ndim == 1:
-            numeric = numeric[:, None]
-        if categorical.dtype != np.int64:
-            categorical = categorical.astype(np.int64)
-        if numeric.dtype != np.float32:
-            numeric = numeric.astype(np.float32)
-        for name, arr in (("categorical", categorical), ("numeric", numeric)):
-            if arr.ndim != 2 or arr.shape[0] != n_events:
-                raise ValueError(
-                    f"{name} must have shape (n_events, n_channels) with n_events = "
-                    f"offsets[-1] = {n_events}; got shape {arr.shape}."
-                )
+        categorical = _channels(categorical, "categorical", np.int64, n_events)
+        numeric = _channels(numeric, "numeric", np.float32, n_events)
         self.offsets = offsets
         self.categorical = categorical
         self.numeric = numeric
-        self.categorical_names = tuple(
-            categorical_names or (f"cat{i}" for i in range(categorical.shape[1]))
+        self.categorical_names = _channel_names(
+            categorical_names, categorical.shape[1], "cat", "categorical"
         )
-        self.numeric_names = tuple(
-            numeric_names or (f"num{i}" for i in range(numeric.shape[1]))
+        self.numeric_names = _channel_names(
+            numeric_names, numeric.shape[1], "num", "numeric"
         )
-        if len(self.categorical_names) != categorical.shape[1]:
-            raise ValueError("categorical_names must name every categorical channel.")
-        if len(self.numeric_names) != numeric.shape[1]:
-            raise ValueError("numeric_names must name every numeric channel.")
-        if cardinalities is None:
-            cardinalities = (
-                categorical.max(axis=0) + 1
-                if n_events
-                else np.full(categorical.shape[1], 2)
-            )
-            cardinalities = np.maximum(cardinalities, 2)
-        self.cardinalities = tuple(int(c) for c in cardinalities)
-        if len(self.cardinalities) != categorical.shape[1]:
-            raise ValueError(
-                "cardinalities must give one size per categorical channel."
-            )
-        if index is not None:
-            index = pd.Index(index)
-            if len(index) != len(offsets) - 1:
-                raise ValueError(
-                    f"index has {len(index)} entries but there are "
-                    f"{len(offsets) - 1} sequences."
-                )
-        self.index = index
+        self.cardinalities = _cardinalities(cardinalities, categorical)
+        self.index = _check_index(index, len(offsets) - 1)
 
     # -- array-like protocol -------------------------------------------------
     @property
@@ -315,7 +346,7 @@ class RaggedSequences:
 
     def truncate(self, max_len: int) -> RaggedSequences:
         """Keep the last ``max_len`` events of every sequence."""
-        if not isinstance(max_len, numbers.Integral) or max_len < 1:
+        if not is_count(max_len):
             raise ValueError(f"max_len must be an int >= 1; got {max_len!r}.")
         kept = keep_last(self.offsets, max_len)
         if kept is None:

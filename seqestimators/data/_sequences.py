@@ -11,7 +11,7 @@ no Python loop per entity or per event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +19,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..utils._compat import validate_params
 from ._ops import entity_time_order
+from ._times import as_time, positive_duration
 
-__all__ = ["to_sequences"]
+__all__ = ["positive_duration", "to_sequences"]
 
 
 def _is_list_type(t: pa.DataType) -> bool:
@@ -58,6 +60,15 @@ def _check_columns(frame: pd.DataFrame, columns, what: str) -> list[str]:
     return list(columns)
 
 
+@validate_params(
+    {
+        "events": "no_validation",
+        "by": [Hashable],
+        "order_by": [Hashable, None],
+        "columns": [str, "array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def to_sequences(
     events: pd.DataFrame,
     by: str = "user_id",
@@ -74,8 +85,9 @@ def to_sequences(
         Column identifying the entity (user, session) of each event. Its sorted
         unique values become the index of the result.
     order_by : str or None, default="timestamp"
-        Column giving the time order of events within an entity. Ties keep the
-        input order (a stable sort). None keeps the input order.
+        Column giving the time order of events within an entity: datetimes,
+        numbers, or ISO 8601 text (parsed, see Notes). Ties keep the input
+        order (a stable sort). None keeps the input order.
     columns : list of str, default=None
         Columns to turn into list columns. None takes every column but ``by``
         (``order_by`` included, so the timestamps stay available to
@@ -90,6 +102,18 @@ def to_sequences(
 
     Notes
     -----
+    Time is never ordered as text. An ``order_by`` column of text is parsed
+    with ``pd.to_datetime(..., format="ISO8601")`` when every value is an ISO
+    8601 time; its list column then holds those datetimes (text with several
+    UTC offsets is converted to UTC). Other text, and text that mixes times
+    with and without a UTC offset, is refused: parse it first with
+    ``pd.to_datetime(..., format=...)``. Other text columns are left as text.
+
+    Integer or float times (e.g. Unix epoch seconds) are ordered as numbers
+    and kept as numbers; their unit is yours. Convert them with
+    ``pd.to_datetime(events[col], unit="s")`` to get datetimes, or tell
+    :class:`~seqestimators.SequenceVectorizer` their unit (``time_unit``).
+
     The grouping is vectorized: a stable argsort by time then by entity, one
     ``take`` per column, and Arrow list arrays built from offsets. Input that
     is already sorted by entity and time skips the sort.
@@ -105,31 +129,62 @@ def to_sequences(
     >>> seqs = to_sequences(events)
     >>> seqs["event"].tolist()
     [['view', 'cart'], ['view', 'buy']]
+
+    ISO 8601 text is ordered as time, not as text:
+
+    >>> events["timestamp"] = ["2024-01-02", "2024-01-01T09:00",
+    ...                        "2024-01-01T10:00", "2024-01-01T10:00"]
+    >>> to_sequences(events)["event"].tolist()
+    [['view', 'cart'], ['view', 'buy']]
     """
     _check_frame(events)
-    if not isinstance(by, str) and not np.isscalar(by):
-        raise TypeError(f"by must be a column name; got {by!r}.")
+    columns = _sequence_columns(events, by, order_by, columns)
+    codes, uniques = _entity_codes(events, by)
+    if order_by is None:
+        times = None
+        order = entity_time_order(codes, None)
+    else:
+        times = _time_key(events, order_by, caller="to_sequences")
+        order = entity_time_order(codes, _sortable(times, order_by))
+    sorted_codes = codes if order is None else codes[order]
+    counts = np.bincount(sorted_codes, minlength=len(uniques))
+    offsets = np.zeros(len(uniques) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    pa_offsets = pa.array(offsets, type=pa.int64())
+    take = None if order is None else pa.array(order, type=pa.int64())
+    data = {
+        col: _list_array(times if col == order_by else events[col], take, pa_offsets)
+        for col in columns
+    }
+    return pd.DataFrame(data, index=pd.Index(uniques, name=by))
+
+
+def _sequence_columns(events: pd.DataFrame, by, order_by, columns) -> list:
+    """The checked list of columns to turn into list columns."""
     _check_columns(events, [by], "Entity column (by)")
     if order_by is not None:
         _check_columns(events, [order_by], "Ordering column (order_by)")
         if order_by == by:
             raise ValueError("order_by must differ from by.")
     if columns is None:
-        columns = _check_columns(
+        return _check_columns(
             events, [c for c in events.columns if c != by], "Columns"
         )
-    else:
-        if isinstance(columns, str):
-            columns = [columns]
-        columns = _check_columns(events, columns, "Columns")
-        if by in columns:
-            raise ValueError(
-                f"columns must not contain the entity column {by!r}: it becomes "
-                "the index."
-            )
+    if isinstance(columns, str):
+        columns = [columns]
+    columns = _check_columns(events, list(columns), "Columns")
+    if by in columns:
+        raise ValueError(
+            f"columns must not contain the entity column {by!r}: it becomes "
+            "the index."
+        )
     if not columns:
         raise ValueError("No columns left to turn into sequences.")
+    return columns
 
+
+def _entity_codes(events: pd.DataFrame, by) -> tuple[np.ndarray, pd.Index]:
+    """int64 codes of the entities (in sorted order) and the sorted entities."""
     codes, uniques = pd.factorize(events[by], sort=True)
     if (codes < 0).any():
         bad = int(np.flatnonzero(codes < 0)[0])
@@ -137,43 +192,32 @@ def to_sequences(
             f"Entity column {by!r} has missing values (first at row position "
             f"{bad}); drop or fill them before calling to_sequences."
         )
-    codes = codes.astype(np.int64, copy=False)
+    return codes.astype(np.int64, copy=False), uniques
 
-    sorted_codes = codes
-    if order_by is not None:
-        key = events[order_by]
-        if key.isna().any():
-            bad = int(np.flatnonzero(key.isna().to_numpy())[0])
-            raise ValueError(
-                f"Ordering column {order_by!r} has missing values (first at row "
-                f"position {bad}); drop or fill them before calling to_sequences."
-            )
-        order = entity_time_order(codes, _sortable(key, order_by))
-    else:
-        order = entity_time_order(codes, None)
-    if order is not None:
-        sorted_codes = codes[order]
 
-    counts = np.bincount(sorted_codes, minlength=len(uniques))
-    offsets = np.zeros(len(uniques) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    pa_offsets = pa.array(offsets, type=pa.int64())
-    take = None if order is None else pa.array(order, type=pa.int64())
-
-    data = {}
-    for col in columns:
-        values = _to_arrow(events[col])
-        if take is not None:
-            values = values.take(take)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        lists = pa.LargeListArray.from_arrays(pa_offsets, values)
-        data[col] = pd.Series(
-            pd.arrays.ArrowExtensionArray(lists), index=None, copy=False
+def _time_key(events: pd.DataFrame, order_by, *, caller: str) -> pd.Series:
+    """The ordering column as times (see :func:`as_time`), without missing
+    values."""
+    key = events[order_by]
+    missing = key.isna().to_numpy()
+    if missing.any():
+        bad = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"Ordering column {order_by!r} has missing values (first at row "
+            f"position {bad}); drop or fill them before calling {caller}."
         )
-    index = pd.Index(uniques, name=by)
-    out = pd.DataFrame({c: s.array for c, s in data.items()}, index=index)
-    return out
+    return as_time(key, order_by)
+
+
+def _list_array(series: pd.Series, take, offsets: pa.Array):
+    """``series`` reordered by ``take`` and cut into lists at ``offsets``."""
+    values = _to_arrow(series)
+    if take is not None:
+        values = values.take(take)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    lists = pa.LargeListArray.from_arrays(offsets, values)
+    return pd.arrays.ArrowExtensionArray(lists)
 
 
 def _sortable(key: pd.Series, name: str) -> np.ndarray:
@@ -355,30 +399,6 @@ def common_offsets(columns: Sequence[ListColumn], index, *, caller: str) -> np.n
                 "value per event (same length)."
             )
     return first.offsets
-
-
-def positive_duration(value, times: pd.Series, name: str, example: str):
-    """``value`` as a positive duration in the unit of ``times``: a
-    ``pd.Timedelta`` for datetime times, a number otherwise."""
-    if pd.api.types.is_datetime64_any_dtype(times):
-        try:
-            duration = pd.Timedelta(value)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{name} must be a duration such as {example!r} for datetime "
-                f"times; got {value!r}."
-            ) from None
-        if duration <= pd.Timedelta(0):
-            raise ValueError(f"{name} must be positive; got {value!r}.")
-        return duration
-    if not np.isscalar(value) or isinstance(value, (str, bool)):
-        raise TypeError(
-            f"{name} must be a positive number in the unit of the time column; "
-            f"got {value!r}."
-        )
-    if not value > 0:
-        raise ValueError(f"{name} must be positive; got {value!r}.")
-    return value
 
 
 def timestamps_to_seconds(col: ListColumn) -> np.ndarray:

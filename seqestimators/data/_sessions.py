@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 import pandas as pd
 
+from ..utils._compat import validate_params
 from ._ops import entity_time_order
-from ._sequences import _check_columns, _check_frame, _sortable, positive_duration
+from ._sequences import (
+    _check_columns,
+    _check_frame,
+    _sortable,
+    _time_key,
+    positive_duration,
+)
 
 __all__ = ["split_sessions"]
 
 
+@validate_params(
+    {
+        "events": "no_validation",
+        "gap": "no_validation",
+        "by": [Hashable],
+        "order_by": [Hashable],
+        "name": [Hashable],
+    },
+    prefer_skip_nested_validation=True,
+)
 def split_sessions(
     events: pd.DataFrame,
     gap="30min",
@@ -32,10 +51,13 @@ def split_sessions(
     events : pandas.DataFrame
         Long event log. Not modified.
     gap : str, timedelta or number, default="30min"
-        Inactivity that ends a session: a duration for datetime times, a
-        number in the time column's unit otherwise.
+        Inactivity that ends a session. For datetime times a duration with its
+        unit: ``"30min"``, ``"1h"`` or ``pd.Timedelta(minutes=30)``; a plain
+        number is refused (its unit would be a guess). For numeric times a
+        positive number in their unit.
     by, order_by : str
-        Entity and time columns.
+        Entity and time columns. Times are datetimes, numbers, or ISO 8601
+        text (parsed as in :func:`to_sequences`).
     name : str, default="session_id"
         Name of the new column; must not exist yet.
 
@@ -62,12 +84,11 @@ def split_sessions(
             f"Column {name!r} already exists; pass another name= for the "
             "session ids."
         )
-    times = events[order_by]
-    if times.isna().any() or events[by].isna().any():
+    if events[by].isna().any():
         raise ValueError(
-            f"Columns {by!r} and {order_by!r} must not have missing values; drop "
-            "or fill them first."
+            f"Entity column {by!r} has missing values; drop or fill them first."
         )
+    times = _time_key(events, order_by, caller="split_sessions")
     limit = positive_duration(gap, times, "gap", "30min")
     if isinstance(limit, pd.Timedelta):
         seconds = limit.total_seconds()

@@ -14,12 +14,14 @@ event, so ten thousand users take a fraction of a second.
 from __future__ import annotations
 
 import datetime
-from numbers import Integral
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..utils._compat import Interval, validate_params
+from ..data._validation import RANDOM_STATE
+from ..utils._compat import validate_params
+from ..utils._validation import Int
 
 __all__ = ["make_event_log"]
 
@@ -117,12 +119,401 @@ def _sample_items(rng, n, categories, item_cat_sorted, cum_weights, cat_lo, cat_
     return item_cat_sorted[np.minimum(idx, item_cat_sorted.size - 1)]
 
 
+def _check_start(start) -> pd.Timestamp:
+    """``start`` as a timezone-naive Timestamp, or a clear error."""
+    not_a_date = (
+        f"The 'start' parameter of make_event_log must be a date. Got {start!r} "
+        "instead."
+    )
+    try:
+        start_ts = pd.Timestamp(start)
+    except ValueError as exc:
+        raise ValueError(not_a_date) from exc
+    if start_ts is pd.NaT:
+        raise ValueError(not_a_date)
+    if start_ts.tz is not None:
+        raise ValueError(
+            "The 'start' parameter of make_event_log must be timezone-naive. "
+            f"Got {start!r} instead."
+        )
+    return start_ts
+
+
+# The generation steps below share a few plain containers. Each step draws from
+# the generator in a fixed order: the output for a seed is pinned by the tests.
+
+
+@dataclass
+class _Catalogue:
+    """Items: category and price, and the tables to draw them by popularity."""
+
+    category: np.ndarray  # (n_items,) category code of each item
+    price: np.ndarray  # (n_items,) price of each item
+    cat_sorted: np.ndarray  # items sorted by category
+    cum_weights: np.ndarray  # cumulative popularity in that order
+    cat_lo: np.ndarray  # where each category starts in cum_weights
+    cat_mass: np.ndarray  # popularity mass of each category
+
+    def sample(self, rng, categories: np.ndarray) -> np.ndarray:
+        """One item per entry of ``categories`` (-1: the whole catalogue)."""
+        return _sample_items(
+            rng,
+            categories.size,
+            categories,
+            self.cat_sorted,
+            self.cum_weights,
+            self.cat_lo,
+            self.cat_mass,
+        )
+
+
+@dataclass
+class _Users:
+    """Per-user draws; the events of user ``u`` are rows ``starts[u]`` on."""
+
+    n_events: np.ndarray  # (n_users,) number of events
+    favourite: np.ndarray  # (n_users,) favourite category
+    intent: np.ndarray  # (n_users,) hidden intent behind will_buy and spend
+
+    @property
+    def n(self) -> int:
+        return self.n_events.size
+
+    @property
+    def starts(self) -> np.ndarray:
+        return np.cumsum(self.n_events) - self.n_events
+
+    @property
+    def last_row(self) -> np.ndarray:
+        return self.starts + self.n_events - 1
+
+
+@dataclass
+class _Blocks:
+    """Item funnels: views, then maybe a cart, then maybe its outcome."""
+
+    user: np.ndarray  # user of each block
+    views: np.ndarray  # number of views
+    cart: np.ndarray  # whether a cart follows the views
+    outcome: np.ndarray  # _PURCHASE, _REMOVE or -1 after the cart
+    length: np.ndarray  # events of the block
+    item: np.ndarray  # item of the block
+    new_session: np.ndarray  # whether the block starts a session
+
+
+@dataclass
+class _Log:
+    """One entry per event, sorted by user then position."""
+
+    block: np.ndarray  # block of each event
+    in_block: np.ndarray  # position within its block
+    user: np.ndarray  # user code
+    pos: np.ndarray  # position within its user
+    etype: np.ndarray  # event type code
+    item: np.ndarray  # item code
+    new_session: np.ndarray  # whether the event starts a session
+
+
+def _draw_catalogue(rng) -> _Catalogue:
+    """Categories, prices and a Zipf-like popularity of the items."""
+    n_cat = _CATEGORIES.size
+    item_category = rng.choice(n_cat, size=_N_ITEMS, p=_CATEGORY_SHARE)
+    item_price = np.round(
+        _CATEGORY_MEDIAN_PRICE[item_category] * rng.lognormal(0.0, 0.6, size=_N_ITEMS),
+        2,
+    )
+    item_price = np.maximum(item_price, 0.99)
+    popularity_rank = rng.permutation(_N_ITEMS) + 1
+    item_weight = (popularity_rank + _ZIPF_OFFSET).astype(float) ** -_ZIPF_EXPONENT
+    item_weight /= item_weight.sum()
+    # Items sorted by category, with cumulative weights, to draw an item either
+    # from the whole catalogue or within one category by inverse-CDF sampling.
+    item_cat_sorted = np.argsort(item_category, kind="stable")
+    cum_weights = np.cumsum(item_weight[item_cat_sorted])
+    cum_weights[-1] = 1.0
+    cat_mass = np.bincount(item_category, weights=item_weight, minlength=n_cat)
+    cat_lo = np.concatenate([[0.0], np.cumsum(cat_mass)[:-1]])
+    return _Catalogue(
+        item_category, item_price, item_cat_sorted, cum_weights, cat_lo, cat_mass
+    )
+
+
+def _draw_users(rng, n_users: int) -> _Users:
+    """Activity (lognormal event counts), favourite category and intent."""
+    n_events = np.clip(
+        np.round(rng.lognormal(_LENGTH_LOG_MEDIAN, _LENGTH_LOG_SIGMA, size=n_users)),
+        _MIN_EVENTS,
+        _MAX_EVENTS,
+    ).astype(np.int64)
+    favourite = rng.choice(_CATEGORIES.size, size=n_users, p=_CATEGORY_SHARE)
+    intent = rng.standard_normal(n_users)
+    return _Users(n_events, favourite, intent)
+
+
+def _draw_blocks(rng, users: _Users, catalogue: _Catalogue) -> _Blocks:
+    """As many funnels per user as events (a block has at least one event)."""
+    n_blocks = int(users.n_events.sum())
+    block_user = np.repeat(np.arange(users.n), users.n_events)
+    block_views = rng.geometric(_P_STOP_VIEWING, size=n_blocks)
+    block_cart = rng.random(n_blocks) < _P_CART
+    u = rng.random(n_blocks)
+    block_outcome = np.where(
+        ~block_cart,
+        -1,
+        np.where(
+            u < _P_PURCHASE_GIVEN_CART,
+            _PURCHASE,
+            np.where(u < _P_PURCHASE_GIVEN_CART + _P_REMOVE_GIVEN_CART, _REMOVE, -1),
+        ),
+    )
+    block_len = block_views + block_cart + (block_outcome >= 0)
+    block_cat = np.where(
+        rng.random(n_blocks) < _P_FAVOURITE_CATEGORY, users.favourite[block_user], -1
+    )
+    block_item = catalogue.sample(rng, block_cat)
+    block_new_session = rng.random(n_blocks) < _P_NEW_SESSION
+    block_new_session[users.starts] = True
+    return _Blocks(
+        block_user,
+        block_views,
+        block_cart,
+        block_outcome,
+        block_len,
+        block_item,
+        block_new_session,
+    )
+
+
+def _expand_blocks(blocks: _Blocks, users: _Users) -> _Log:
+    """The blocks' events, cut at each user's number of events."""
+    cum_len = np.cumsum(blocks.length)
+    user_offset = np.concatenate([[0], cum_len[users.starts[1:] - 1]])
+    # position of each block's first event within its user
+    block_pos = cum_len - blocks.length - user_offset[blocks.user]
+    ev_block = np.repeat(np.arange(blocks.length.size), blocks.length)
+    ev_in_block = np.arange(ev_block.size) - np.repeat(
+        cum_len - blocks.length, blocks.length
+    )
+    ev_user = blocks.user[ev_block]
+    ev_pos = block_pos[ev_block] + ev_in_block
+    keep = ev_pos < users.n_events[ev_user]
+    ev_block, ev_in_block, ev_user, ev_pos = (
+        ev_block[keep],
+        ev_in_block[keep],
+        ev_user[keep],
+        ev_pos[keep],
+    )
+    views = blocks.views[ev_block]
+    etype = np.where(
+        ev_in_block < views,
+        _VIEW,
+        np.where(
+            (ev_in_block == views) & blocks.cart[ev_block],
+            _CART,
+            blocks.outcome[ev_block],
+        ),
+    ).astype(np.int64)
+    item = blocks.item[ev_block]
+    new_session = blocks.new_session[ev_block] & (ev_in_block == 0)
+    return _Log(ev_block, ev_in_block, ev_user, ev_pos, etype, item, new_session)
+
+
+def _ensure_a_cart(rng, log: _Log, users: _Users) -> None:
+    """Users without any cart (only views, as funnels are cut as prefixes):
+    turn one random later view into a cart of the item viewed just before it."""
+    starts, n_events = users.starts, users.n_events
+    is_cart = log.etype == _CART
+    has_cart = np.add.reduceat(is_cart.astype(np.int64), starts) > 0
+    fix_users = np.flatnonzero(~has_cart)
+    if fix_users.size:
+        k = 1 + np.floor(rng.random(fix_users.size) * (n_events[fix_users] - 1))
+        rows = starts[fix_users] + k.astype(np.int64)
+        log.etype[rows] = _CART
+        log.item[rows] = log.item[rows - 1]
+
+
+def _open_carts(log: _Log, users: _Users, blocks: _Blocks) -> np.ndarray:
+    """Abandoned carts: not followed, in their funnel, by a kept purchase or
+    removal of their item."""
+    is_cart = log.etype == _CART
+    next_pos_kept = log.pos + 1 < users.n_events[log.user]
+    closed = (
+        is_cart
+        & (blocks.outcome[log.block] >= 0)
+        & next_pos_kept
+        & (log.in_block == blocks.views[log.block])
+    )
+    return is_cart & ~closed
+
+
+def _encode_will_buy(rng, log: _Log, users: _Users, blocks: _Blocks):
+    """Draw will_buy from the intent and write it into the events' order.
+
+    Returns ``(will_buy_true, will_buy)``: the label before and after the
+    label noise.
+    """
+    starts, n_events, last_row = users.starts, users.n_events, users.last_row
+    open_cart = _open_carts(log, users, blocks)
+    is_cart = log.etype == _CART
+    will_buy_true = rng.random(users.n) < 1.0 / (1.0 + np.exp(-1.5 * users.intent))
+    last_is_cart = is_cart[last_row]
+    last_open = _segment_last(np.where(open_cart, log.pos, -1), starts)
+    last_any_cart = _segment_last(np.where(is_cart, log.pos, -1), starts)
+    last_non_cart = _segment_last(np.where(~is_cart, log.pos, -1), starts)
+    move_pos = np.where(
+        will_buy_true,
+        np.where(last_open >= 0, last_open, last_any_cart),
+        last_non_cart,
+    )
+    move = will_buy_true != last_is_cart
+    # Move the event at ``move_pos`` to the end, shifting the ones after it one
+    # step back: only event attributes move; timestamps and sessions stay.
+    user, pos = log.user, log.pos
+    src = np.arange(log.etype.size)
+    shift = move[user] & (pos >= move_pos[user]) & (pos < n_events[user] - 1)
+    src[shift] += 1
+    src[last_row[move]] = starts[move] + move_pos[move]
+    log.etype = log.etype[src]
+    log.item = log.item[src]
+    flip = rng.random(users.n) < _LABEL_NOISE
+    will_buy = (will_buy_true ^ flip).astype(np.int64)
+    return will_buy_true, will_buy
+
+
+def _squeeze_gaps(gaps, log: _Log, users: _Users, window: float) -> np.ndarray:
+    """Squeeze the gaps between sessions of very active users into the window,
+    keeping them at least ``_MIN_SESSION_GAP`` long, or, when even that does
+    not fit (a window of a day or so), squeeze all their gaps."""
+    starts = users.starts
+    target_span = 0.97 * window
+    between = log.new_session.copy()
+    between[starts] = False
+    excess = np.where(between, gaps - _MIN_SESSION_GAP, 0.0)
+    total_excess = np.add.reduceat(excess, starts)
+    floor = np.add.reduceat(gaps - excess, starts)  # in-session gaps + minima
+    budget = np.maximum(target_span - floor, 0.0)
+    scale = np.minimum(budget / np.maximum(total_excess, 1.0), 1.0)
+    gaps = gaps - excess * (1.0 - scale[log.user])
+    span = np.add.reduceat(gaps, starts)
+    squeeze = np.minimum(target_span / np.maximum(span, 1.0), 1.0)
+    return gaps * squeeze[log.user]
+
+
+def _draw_offsets(rng, log: _Log, users: _Users, window: float) -> np.ndarray:
+    """Seconds from the window's start of every event."""
+    n_total = log.etype.size
+    starts = users.starts
+    gaps = np.where(
+        log.new_session,
+        np.maximum(
+            rng.lognormal(_SESSION_GAP_LOG_MEDIAN, _SESSION_GAP_LOG_SIGMA, n_total),
+            _MIN_SESSION_GAP,
+        ),
+        1.0
+        + rng.lognormal(_IN_SESSION_GAP_LOG_MEDIAN, _IN_SESSION_GAP_LOG_SIGMA, n_total),
+    )
+    gaps[starts] = 0.0
+    gaps = _squeeze_gaps(gaps, log, users, window)
+    cum_gaps = np.cumsum(gaps)
+    rel = cum_gaps - np.repeat(cum_gaps[starts], users.n_events)
+    span = rel[users.last_row]
+    first_time = rng.random(users.n) * np.maximum(window - span - 1.0, 0.0)
+    return first_time[log.user] + rel
+
+
+def _type_counts(log: _Log, users: _Users) -> np.ndarray:
+    """(n_users, 4) number of events of each type per user."""
+    return np.bincount(log.user * 4 + log.etype, minlength=4 * users.n).reshape(
+        users.n, 4
+    )
+
+
+def _draw_next_event(rng, log: _Log, users: _Users) -> np.ndarray:
+    """Type code of each user's next event: a transition table on the last
+    event's type mixed with the user's own mix of types."""
+    freq = _type_counts(log, users) / users.n_events[:, None]
+    last_type = log.etype[users.last_row]
+    w = _NEXT_EVENT_HISTORY_WEIGHT
+    probs = (1.0 - w) * _NEXT_EVENT_TRANSITIONS[last_type] + w * freq
+    cum_probs = np.cumsum(probs, axis=1)
+    next_code = (rng.random(users.n)[:, None] * cum_probs[:, -1:] > cum_probs).sum(
+        axis=1
+    )
+    return np.minimum(next_code, 3)
+
+
+def _draw_future_spend(
+    rng, log: _Log, users: _Users, price, recency_days, will_buy_true, days
+) -> np.ndarray:
+    """Spend in the 30 days after the window, rounded to cents.
+
+    A Poisson number of purchases at the user's past purchase rate, decaying
+    with the time since the last visit, at about the user's usual price;
+    users who will buy also buy the item of their trailing cart.
+    """
+    n_users, last_row = users.n, users.last_row
+    is_purchase = log.etype == _PURCHASE
+    past_spend = np.bincount(
+        log.user, weights=np.where(is_purchase, price, 0.0), minlength=n_users
+    )
+    n_purchases = _type_counts(log, users)[:, _PURCHASE]
+    trailing_cart_price = np.where(log.etype[last_row] == _CART, price[last_row], 0.0)
+    mean_price = np.where(
+        n_purchases > 0,
+        past_spend / np.maximum(n_purchases, 1.0),
+        np.bincount(log.user, weights=price, minlength=n_users) / users.n_events,
+    )
+    lam = (
+        _SPEND_RATE
+        * (n_purchases + 0.2)
+        * (_FUTURE_DAYS / float(days))
+        * np.exp(-recency_days / 60.0 + 0.15 * users.intent)
+    )
+    n_future = rng.poisson(lam)
+    sigma = 0.5 / np.sqrt(np.maximum(n_future, 1))
+    amount = n_future * mean_price * rng.lognormal(-0.5 * sigma**2, sigma)
+    amount = amount + will_buy_true * trailing_cart_price
+    return np.round(amount, 2)
+
+
+def _events_frame(log: _Log, catalogue: _Catalogue, start_ts, offset_s):
+    """The event log: times rounded to milliseconds, codes turned to labels."""
+    category = _CATEGORIES[catalogue.category[log.item]]
+    offset_ns = np.round(offset_s * 1e3).astype(np.int64) * 1_000_000
+    timestamp = start_ts.as_unit("ns").to_datetime64() + offset_ns.astype(
+        "timedelta64[ns]"
+    )
+    return pd.DataFrame(
+        {
+            "user_id": log.user.astype(np.int64) + 1,
+            "timestamp": timestamp,
+            "session_id": np.cumsum(log.new_session).astype(np.int64),
+            "event_type": pd.array(_EVENT_TYPES[log.etype], dtype="str"),
+            "item_id": (log.item + 1).astype(np.int64),
+            "category": pd.array(category, dtype="str"),
+            "price": catalogue.price[log.item].astype(np.float64),
+        }
+    )
+
+
+def _targets_frame(will_buy, next_code, future_spend) -> pd.DataFrame:
+    user_ids = np.arange(1, will_buy.size + 1, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "will_buy": will_buy,
+            "next_event": pd.array(_EVENT_TYPES[next_code], dtype="str"),
+            "future_spend": future_spend.astype(np.float64),
+        },
+        index=pd.Index(user_ids, name="user_id"),
+    )
+
+
 @validate_params(
     {
-        "n_users": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state", np.random.Generator],
+        "n_users": [Int(1)],
+        "random_state": [*RANDOM_STATE, np.random.Generator],
         "start": [str, datetime.date, np.datetime64],
-        "days": [Interval(Integral, 1, None, closed="left")],
+        "days": [Int(1)],
     },
     prefer_skip_nested_validation=True,
 )
@@ -244,258 +635,20 @@ def make_event_log(
     100
     """
     rng = _as_generator(random_state)
-    try:
-        start_ts = pd.Timestamp(start)
-    except ValueError as exc:
-        raise ValueError(
-            "The 'start' parameter of make_event_log must be a date. "
-            f"Got {start!r} instead."
-        ) from exc
-    if start_ts is pd.NaT:
-        raise ValueError(
-            "The 'start' parameter of make_event_log must be a date. "
-            f"Got {start!r} instead."
-        )
-    if start_ts.tz is not None:
-        raise ValueError(
-            "The 'start' parameter of make_event_log must be timezone-naive. "
-            f"Got {start!r} instead."
-        )
+    start_ts = _check_start(start)
     window = float(days) * 86_400.0
-
-    # ------------------------------------------------------------------ catalogue
-    n_cat = _CATEGORIES.size
-    item_category = rng.choice(n_cat, size=_N_ITEMS, p=_CATEGORY_SHARE)
-    item_price = np.round(
-        _CATEGORY_MEDIAN_PRICE[item_category] * rng.lognormal(0.0, 0.6, size=_N_ITEMS),
-        2,
+    catalogue = _draw_catalogue(rng)
+    users = _draw_users(rng, n_users)
+    blocks = _draw_blocks(rng, users, catalogue)
+    log = _expand_blocks(blocks, users)
+    _ensure_a_cart(rng, log, users)
+    will_buy_true, will_buy = _encode_will_buy(rng, log, users, blocks)
+    offset_s = _draw_offsets(rng, log, users, window)
+    next_code = _draw_next_event(rng, log, users)
+    recency_days = (window - offset_s[users.last_row]) / 86_400.0
+    price = catalogue.price[log.item]
+    future_spend = _draw_future_spend(
+        rng, log, users, price, recency_days, will_buy_true, days
     )
-    item_price = np.maximum(item_price, 0.99)
-    popularity_rank = rng.permutation(_N_ITEMS) + 1
-    item_weight = (popularity_rank + _ZIPF_OFFSET).astype(float) ** -_ZIPF_EXPONENT
-    item_weight /= item_weight.sum()
-    # Items sorted by category, with cumulative weights, to draw an item either
-    # from the whole catalogue or within one category by inverse-CDF sampling.
-    item_cat_sorted = np.argsort(item_category, kind="stable")
-    cum_weights = np.cumsum(item_weight[item_cat_sorted])
-    cum_weights[-1] = 1.0
-    cat_mass = np.bincount(item_category, weights=item_weight, minlength=n_cat)
-    cat_lo = np.concatenate([[0.0], np.cumsum(cat_mass)[:-1]])
-
-    # ---------------------------------------------------------------------- users
-    n_events = np.clip(
-        np.round(rng.lognormal(_LENGTH_LOG_MEDIAN, _LENGTH_LOG_SIGMA, size=n_users)),
-        _MIN_EVENTS,
-        _MAX_EVENTS,
-    ).astype(np.int64)
-    favourite = rng.choice(n_cat, size=n_users, p=_CATEGORY_SHARE)
-    intent = rng.standard_normal(n_users)
-
-    # --------------------------------------------------------- funnels ("blocks")
-    # Each user gets as many blocks as events (a block has at least one event),
-    # the blocks are expanded into events and cut at the user's length.
-    n_blocks = int(n_events.sum())
-    block_user = np.repeat(np.arange(n_users), n_events)
-    block_views = rng.geometric(_P_STOP_VIEWING, size=n_blocks)
-    block_cart = rng.random(n_blocks) < _P_CART
-    u = rng.random(n_blocks)
-    block_outcome = np.where(
-        ~block_cart,
-        -1,
-        np.where(
-            u < _P_PURCHASE_GIVEN_CART,
-            _PURCHASE,
-            np.where(u < _P_PURCHASE_GIVEN_CART + _P_REMOVE_GIVEN_CART, _REMOVE, -1),
-        ),
-    )
-    block_len = block_views + block_cart + (block_outcome >= 0)
-    block_cat = np.where(
-        rng.random(n_blocks) < _P_FAVOURITE_CATEGORY, favourite[block_user], -1
-    )
-    block_item = _sample_items(
-        rng, n_blocks, block_cat, item_cat_sorted, cum_weights, cat_lo, cat_mass
-    )
-    user_first_block = np.cumsum(n_events) - n_events
-    block_new_session = rng.random(n_blocks) < _P_NEW_SESSION
-    block_new_session[user_first_block] = True
-
-    # Position of each block's first event within its user.
-    cum_len = np.cumsum(block_len)
-    user_offset = np.concatenate([[0], cum_len[user_first_block[1:] - 1]])
-    block_pos = cum_len - block_len - user_offset[block_user]
-
-    ev_block = np.repeat(np.arange(n_blocks), block_len)
-    ev_in_block = np.arange(ev_block.size) - np.repeat(cum_len - block_len, block_len)
-    ev_user = block_user[ev_block]
-    ev_pos = block_pos[ev_block] + ev_in_block
-    keep = ev_pos < n_events[ev_user]
-    ev_block, ev_in_block, ev_user, ev_pos = (
-        ev_block[keep],
-        ev_in_block[keep],
-        ev_user[keep],
-        ev_pos[keep],
-    )
-    n_total = ev_block.size  # == n_blocks, rows are sorted by user then position
-    views = block_views[ev_block]
-    etype = np.where(
-        ev_in_block < views,
-        _VIEW,
-        np.where(
-            (ev_in_block == views) & block_cart[ev_block],
-            _CART,
-            block_outcome[ev_block],
-        ),
-    ).astype(np.int64)
-    item = block_item[ev_block]
-    new_session = block_new_session[ev_block] & (ev_in_block == 0)
-    starts = user_first_block  # first row of each user (rows == events now)
-    last_row = starts + n_events - 1
-
-    # Users without any cart (only views, as funnels are cut as prefixes): turn
-    # one random later view into a cart of the item viewed just before it.
-    is_cart = etype == _CART
-    has_cart = np.add.reduceat(is_cart.astype(np.int64), starts) > 0
-    fix_users = np.flatnonzero(~has_cart)
-    if fix_users.size:
-        k = 1 + np.floor(rng.random(fix_users.size) * (n_events[fix_users] - 1))
-        rows = starts[fix_users] + k.astype(np.int64)
-        etype[rows] = _CART
-        item[rows] = item[rows - 1]
-        is_cart[rows] = True
-
-    # A cart is "closed" when it is followed, in its funnel, by a kept
-    # purchase or removal of its item; otherwise it is abandoned ("open").
-    next_pos_kept = ev_pos + 1 < n_events[ev_user]
-    closed = (
-        is_cart
-        & (block_outcome[ev_block] >= 0)
-        & next_pos_kept
-        & (ev_in_block == views)
-    )
-    open_cart = is_cart & ~closed
-
-    # ------------------------------------------------------------------ will_buy
-    will_buy_true = rng.random(n_users) < 1.0 / (1.0 + np.exp(-1.5 * intent))
-    last_is_cart = is_cart[last_row]
-    last_open = _segment_last(np.where(open_cart, ev_pos, -1), starts)
-    last_any_cart = _segment_last(np.where(is_cart, ev_pos, -1), starts)
-    last_non_cart = _segment_last(np.where(~is_cart, ev_pos, -1), starts)
-    move_pos = np.where(
-        will_buy_true,
-        np.where(last_open >= 0, last_open, last_any_cart),
-        last_non_cart,
-    )
-    move = will_buy_true != last_is_cart
-    # Move the event at ``move_pos`` to the end, shifting the ones after it one
-    # step back: only event attributes move; timestamps and sessions stay.
-    src = np.arange(n_total)
-    shift = (
-        move[ev_user] & (ev_pos >= move_pos[ev_user]) & (ev_pos < n_events[ev_user] - 1)
-    )
-    src[shift] += 1
-    src[last_row[move]] = starts[move] + move_pos[move]
-    etype = etype[src]
-    item = item[src]
-    flip = rng.random(n_users) < _LABEL_NOISE
-    will_buy = (will_buy_true ^ flip).astype(np.int64)
-
-    # ---------------------------------------------------------------- timestamps
-    gaps = np.where(
-        new_session,
-        np.maximum(
-            rng.lognormal(_SESSION_GAP_LOG_MEDIAN, _SESSION_GAP_LOG_SIGMA, n_total),
-            _MIN_SESSION_GAP,
-        ),
-        1.0
-        + rng.lognormal(_IN_SESSION_GAP_LOG_MEDIAN, _IN_SESSION_GAP_LOG_SIGMA, n_total),
-    )
-    gaps[starts] = 0.0
-    # Squeeze the gaps between sessions of very active users into the window,
-    # keeping them at least ``_MIN_SESSION_GAP`` long, or, when even that
-    # does not fit (a window of a day or so), squeeze all their gaps.
-    target_span = 0.97 * window
-    between = new_session.copy()
-    between[starts] = False
-    excess = np.where(between, gaps - _MIN_SESSION_GAP, 0.0)
-    total_excess = np.add.reduceat(excess, starts)
-    floor = np.add.reduceat(gaps - excess, starts)  # in-session gaps + minima
-    budget = np.maximum(target_span - floor, 0.0)
-    scale = np.minimum(budget / np.maximum(total_excess, 1.0), 1.0)
-    gaps = gaps - excess * (1.0 - scale[ev_user])
-    span = np.add.reduceat(gaps, starts)
-    squeeze = np.minimum(target_span / np.maximum(span, 1.0), 1.0)
-    gaps = gaps * squeeze[ev_user]
-    cum_gaps = np.cumsum(gaps)
-    rel = cum_gaps - np.repeat(cum_gaps[starts], n_events)
-    span = rel[last_row]
-    first_time = rng.random(n_users) * np.maximum(window - span - 1.0, 0.0)
-    offset_s = first_time[ev_user] + rel
-    offset_ns = np.round(offset_s * 1e3).astype(np.int64) * 1_000_000
-    timestamp = start_ts.as_unit("ns").to_datetime64() + offset_ns.astype(
-        "timedelta64[ns]"
-    )
-    session_id = np.cumsum(new_session).astype(np.int64)
-
-    # ---------------------------------------------------------------- next_event
-    counts = np.bincount(ev_user * 4 + etype, minlength=4 * n_users).reshape(n_users, 4)
-    freq = counts / n_events[:, None]
-    last_type = etype[last_row]
-    w = _NEXT_EVENT_HISTORY_WEIGHT
-    probs = (1.0 - w) * _NEXT_EVENT_TRANSITIONS[last_type] + w * freq
-    cum_probs = np.cumsum(probs, axis=1)
-    next_code = (rng.random(n_users)[:, None] * cum_probs[:, -1:] > cum_probs).sum(
-        axis=1
-    )
-    next_code = np.minimum(next_code, 3)
-
-    # -------------------------------------------------------------- future_spend
-    price = item_price[item]
-    is_purchase = etype == _PURCHASE
-    past_spend = np.bincount(
-        ev_user, weights=np.where(is_purchase, price, 0.0), minlength=n_users
-    )
-    n_purchases = counts[:, _PURCHASE]
-    recency_days = (window - offset_s[last_row]) / 86_400.0
-    trailing_cart_price = np.where(etype[last_row] == _CART, price[last_row], 0.0)
-    # Future purchases: a Poisson number at the user's past purchase rate,
-    # decaying with the time since the last visit, at about the user's usual
-    # price; users who will buy also buy the item of their trailing cart.
-    mean_price = np.where(
-        n_purchases > 0,
-        past_spend / np.maximum(n_purchases, 1.0),
-        np.bincount(ev_user, weights=price, minlength=n_users) / n_events,
-    )
-    lam = (
-        _SPEND_RATE
-        * (n_purchases + 0.2)
-        * (_FUTURE_DAYS / float(days))
-        * np.exp(-recency_days / 60.0 + 0.15 * intent)
-    )
-    n_future = rng.poisson(lam)
-    sigma = 0.5 / np.sqrt(np.maximum(n_future, 1))
-    amount = n_future * mean_price * rng.lognormal(-0.5 * sigma**2, sigma)
-    amount = amount + will_buy_true * trailing_cart_price
-    future_spend = np.round(amount, 2)
-
-    # --------------------------------------------------------------------- frames
-    user_ids = np.arange(1, n_users + 1, dtype=np.int64)
-    events = pd.DataFrame(
-        {
-            "user_id": user_ids[ev_user],
-            "timestamp": timestamp,
-            "session_id": session_id,
-            "event_type": pd.array(_EVENT_TYPES[etype], dtype="str"),
-            "item_id": (item + 1).astype(np.int64),
-            "category": pd.array(_CATEGORIES[item_category[item]], dtype="str"),
-            "price": price.astype(np.float64),
-        }
-    )
-    targets = pd.DataFrame(
-        {
-            "will_buy": will_buy,
-            "next_event": pd.array(_EVENT_TYPES[next_code], dtype="str"),
-            "future_spend": future_spend.astype(np.float64),
-        },
-        index=pd.Index(user_ids, name="user_id"),
-    )
-    return events, targets
+    events = _events_frame(log, catalogue, start_ts, offset_s)
+    return events, _targets_frame(will_buy, next_code, future_spend)

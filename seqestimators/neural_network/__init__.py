@@ -1,5 +1,6 @@
 """scikit-learn estimators wrapping a skorch net around the torch models."""
 
-from ._estimators import LSTMSequenceClassifier, LSTMSequenceRegressor
+from ._classifier import LSTMSequenceClassifier
+from ._regressor import LSTMSequenceRegressor
 
 __all__ = ["LSTMSequenceClassifier", "LSTMSequenceRegressor"]

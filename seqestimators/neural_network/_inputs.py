@@ -45,12 +45,7 @@ def _padded_to_ragged(X: Mapping, caller: str) -> RaggedSequences:
             f"{caller} got a dict with neither 'categorical' nor 'numeric'; at "
             "least one is required."
         )
-    lengths = np.asarray(X["lengths"])
-    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
-        raise ValueError(
-            f"'lengths' must be a 1-D integer array; got shape {lengths.shape} and "
-            f"dtype {lengths.dtype}."
-        )
+    lengths = _padded_lengths(X["lengths"])
     n = len(lengths)
     arrays = {}
     for key in ("categorical", "numeric"):
@@ -89,6 +84,16 @@ def _padded_to_ragged(X: Mapping, caller: str) -> RaggedSequences:
     if num is not None:
         num = _as_float(num, caller)[mask]
     return RaggedSequences(offsets, cat, num)
+
+
+def _padded_lengths(lengths) -> np.ndarray:
+    lengths = np.asarray(lengths)
+    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
+        raise ValueError(
+            f"'lengths' must be a 1-D integer array; got shape {lengths.shape} and "
+            f"dtype {lengths.dtype}."
+        )
+    return lengths
 
 
 def _as_float(arr: np.ndarray, caller: str) -> np.ndarray:
@@ -180,10 +185,26 @@ def as_ragged(X, *, caller: str, estimator=None, reset: bool = True):
     return RaggedSequences(offsets, None, arr.reshape(n * L, 1)), "array2d"
 
 
-def describe_input(X: RaggedSequences) -> dict:
-    """The input signature that must match between fit and predict."""
+def describe_input(X: RaggedSequences, kind: str) -> dict:
+    """The input signature that must match between fit and predict
+    (``check_signature``): channel counts and cardinalities, and for a
+    :class:`RaggedSequences` (``kind="ragged"``) its channel names (None when
+    generated) and the fingerprint of its vocabularies, when it carries one
+    (``vocabulary_fingerprint``)."""
+    from ._validation import channel_names
+
+    ragged = kind == "ragged"
+    names = {
+        f"{k}_names": list(channel_names(X, k) or ()) or None if ragged else None
+        for k in ("categorical", "numeric")
+    }
     return {
         "n_categorical": X.n_categorical,
         "n_numeric": X.n_numeric,
         "cardinalities": list(X.cardinalities),
+        "kind": kind,
+        **names,
+        "vocabulary_fingerprint": getattr(X, "vocabulary_fingerprint", None)
+        if ragged
+        else None,
     }

@@ -20,8 +20,19 @@ _RNN = {"lstm": nn.LSTM, "gru": nn.GRU}
 def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence of a right-padded batch within its own length.
 
-    ``x`` has shape ``(batch, T, features)``; positions at or beyond a
-    sequence's length stay where they are (they remain padding at the end).
+    Positions at or beyond a sequence's length stay where they are (they
+    remain padding at the end).
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, T, features)
+        Right-padded batch.
+    lengths : torch.Tensor of shape (batch,)
+        True length of each sequence.
+
+    Returns
+    -------
+    torch.Tensor of the shape of ``x``
 
     Examples
     --------

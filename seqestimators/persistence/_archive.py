@@ -1,6 +1,6 @@
 """Save and load fitted models as data: safetensors weights plus JSON.
 
-A model file is a ZIP archive with two members:
+A model file is a ZIP archive with two members and a checksum:
 
 ``model.json``
     The description: file format and version, the versions of the libraries
@@ -10,99 +10,66 @@ A model file is a ZIP archive with two members:
     parameters and fitted attributes are plain JSON values, with tagged
     objects for what JSON lacks (numpy arrays with their dtype, tuples, dicts
     with non-string keys, non-finite floats, bytes, timestamps as ISO 8601
-    text with their timezone name). A fitted network adds a
-    ``"net"`` entry: the keyword arguments of its torch module and loss, the
-    optimizer state, the batch-order random generator and the training
-    history (per-epoch scalars).
+    text with their timezone name). A fitted network adds a ``"net"`` entry:
+    the keyword arguments of its torch module and loss, the optimizer state,
+    the batch-order random generator and the training history (per-epoch
+    scalars).
 ``weights.safetensors``
     Every tensor (module weights, optimizer state, loss weights), named by
     where it sits in the tree.
+the ZIP comment
+    ``seqestimators-model sha256 model.json=<hex> weights.safetensors=<hex>``,
+    checked before anything else is parsed.
 
 Loading reads JSON, numbers and tensors, and nothing else: no pickle, no
 ``eval``, no import of a name found in the file. Classes resolve through
-:data:`SUPPORTED`, a fixed mapping from names to classes.
+:data:`SUPPORTED`, a fixed mapping from names to classes. Our estimators
+write and restore their own state (``_saved_state``/``_restore_saved_state``
+of :class:`~seqestimators.neural_network._state.SavedStateMixin`); the
+scikit-learn classes and the vectorizer take the generic path of
+:mod:`._classes`. Every problem in a file raises :class:`ModelFileError`.
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import io
 import json
-import math
 import os
-import tempfile
 import warnings
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import safetensors.torch
 import sklearn
 import skorch
 import torch
-from safetensors import SafetensorError
-from sklearn.compose import TransformedTargetRegressor
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (
-    LabelEncoder,
-    MaxAbsScaler,
-    MinMaxScaler,
-    RobustScaler,
-    StandardScaler,
-)
 from sklearn.utils.validation import check_is_fitted
-from skorch.history import History
 
-from ..neural_network._estimators import LSTMSequenceClassifier, LSTMSequenceRegressor
-from ..preprocessing._vectorizer import SequenceVectorizer
+from ..neural_network._state import SavedStateMixin
+from ._classes import NAME_OF, SUPPORTED, check_generic_params, restore_generic
+from ._container import JSON, WEIGHTS, read_archive, write_archive, write_path
+from ._errors import ModelFileError
+from ._values import Reader, Writer
 
-__all__ = ["save", "load", "SUPPORTED", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "SUPPORTED", "ModelFileError", "load", "save"]
 
 #: the ``format`` field of every model file
 FORMAT = "seqestimators-model"
 #: layout version written by this library; files with a higher version are
 #: refused, lower versions would be converted (there are none yet)
 FORMAT_VERSION = 1
-_JSON = "model.json"
-_WEIGHTS = "weights.safetensors"
 
-#: classes that can be saved and loaded, by the name written to the file.
-#: scikit-learn classes qualify when their whole state is parameters and
-#: plain arrays; anything holding code (FunctionTransformer, a custom class)
-#: is refused by :func:`save`.
-SUPPORTED: dict[str, type] = {
-    "seqestimators.LSTMSequenceClassifier": LSTMSequenceClassifier,
-    "seqestimators.LSTMSequenceRegressor": LSTMSequenceRegressor,
-    "seqestimators.SequenceVectorizer": SequenceVectorizer,
-    "sklearn.pipeline.Pipeline": Pipeline,
-    "sklearn.compose.TransformedTargetRegressor": TransformedTargetRegressor,
-    "sklearn.preprocessing.StandardScaler": StandardScaler,
-    "sklearn.preprocessing.MinMaxScaler": MinMaxScaler,
-    "sklearn.preprocessing.MaxAbsScaler": MaxAbsScaler,
-    "sklearn.preprocessing.RobustScaler": RobustScaler,
-    "sklearn.preprocessing.LabelEncoder": LabelEncoder,
-    "sklearn.linear_model.LogisticRegression": LogisticRegression,
-    "sklearn.linear_model.LinearRegression": LinearRegression,
-    "sklearn.linear_model.Ridge": Ridge,
+#: where each part of a net's state sits in the tensor names
+_NET_PATHS = {
+    "module_kwargs": "",
+    "criterion_kwargs": ".criterion",
+    "module": ".module",
+    "optimizer": ".optimizer",
+    "batch_order_rng": ".rng",
+    "history": ".history",
 }
-_NAME_OF = {cls: name for name, cls in SUPPORTED.items()}
-
-#: torch optimizer classes, accepted as the ``optimizer`` parameter by name
-_OPTIMIZER_CLASSES = {
-    name: obj
-    for name, obj in vars(torch.optim).items()
-    if isinstance(obj, type)
-    and issubclass(obj, torch.optim.Optimizer)
-    and obj is not torch.optim.Optimizer
-}
-
-#: numpy dtype kinds stored in JSON: bool, ints, floats, unicode, objects
-_ARRAY_KINDS = "biufUO"
-_SCALARS = (str, int, float, bool, type(None))
+_NODE_KEYS = {"$", "class", "params", "attributes"}
 
 
 def _versions() -> dict[str, str]:
@@ -122,194 +89,41 @@ def _versions() -> dict[str, str]:
 # --------------------------------------------------------------------------
 
 
-class _Writer:
-    """Turn an object tree into JSON values; tensors go to ``self.tensors``."""
-
-    def __init__(self):
-        self.tensors: dict[str, torch.Tensor] = {}
-
-    def value(self, obj: Any, path: str) -> Any:
-        if obj is None or isinstance(obj, bool | str):
-            return obj
-        if isinstance(obj, int) and not isinstance(obj, np.integer):
-            return int(obj)
-        if isinstance(obj, float) and not isinstance(obj, np.floating):
-            return obj if math.isfinite(obj) else {"$": "float", "value": repr(obj)}
-        if isinstance(obj, datetime.date | np.datetime64) and not pd.isna(obj):
-            return _timestamp_node(obj)
-        if isinstance(obj, np.ndarray):
-            return self._array(obj, path)
-        if isinstance(obj, np.generic):
-            return self._scalar(obj, path)
-        if isinstance(obj, list):
-            return [self.value(v, f"{path}[{i}]") for i, v in enumerate(obj)]
-        if isinstance(obj, tuple):
-            items = [self.value(v, f"{path}[{i}]") for i, v in enumerate(obj)]
-            return {"$": "tuple", "items": items}
-        if isinstance(obj, dict):
-            return self._dict(obj, path)
-        if isinstance(obj, bytes):
-            return {"$": "bytes", "hex": obj.hex()}
-        if isinstance(obj, torch.Tensor):
-            self.tensors[path] = obj.detach().cpu().clone().contiguous()
-            return {"$": "tensor", "key": path}
-        if isinstance(obj, np.random.RandomState):
-            return {"$": "RandomState", "state": self.value(obj.get_state(), path)}
-        if isinstance(obj, type) and _OPTIMIZER_CLASSES.get(obj.__name__) is obj:
-            return {"$": "torch_optimizer", "name": obj.__name__}
-        if type(obj) in _NAME_OF or _is_estimator(obj):
-            return self.estimator(obj, path)
-        raise TypeError(_not_data_message(obj, path))
-
-    def _dict(self, obj: dict, path: str) -> dict:
-        if all(isinstance(k, str) for k in obj) and "$" not in obj:
-            return {k: self.value(v, f"{path}.{k}") for k, v in obj.items()}
-        return {
-            "$": "dict",
-            "items": [
-                [self.value(k, f"{path}.<key>"), self.value(v, f"{path}[{k!r}]")]
-                for k, v in obj.items()
-            ],
-        }
-
-    def _array(self, arr: np.ndarray, path: str) -> dict:
-        kind = arr.dtype.kind
-        if kind not in _ARRAY_KINDS or arr.dtype.fields is not None:
-            raise TypeError(
-                f"{path} is an array of dtype {arr.dtype}; model files hold arrays "
-                "of booleans, integers, floats, strings or Python objects only."
-            )
-        flat = arr.ravel().tolist()
-        if kind == "f" and not np.isfinite(arr).all():
-            flat = [self.value(v, path) for v in flat]
-        elif kind == "O" and not all(type(v) in (str, int, bool) for v in flat):
-            flat = [self._element(v, f"{path}[{i}]") for i, v in enumerate(flat)]
-        return {
-            "$": "ndarray",
-            "dtype": arr.dtype.str,
-            "shape": list(arr.shape),
-            "data": flat,
-        }
-
-    def _element(self, v: Any, path: str) -> Any:
-        """One element of an object array: a scalar value, never a container."""
-        if isinstance(v, _SCALARS | bytes | np.generic):
-            return self.value(v, path)
-        raise TypeError(_not_data_message(v, path))
-
-    def _scalar(self, obj: np.generic, path: str) -> dict:
-        if obj.dtype.kind not in "biuf":
-            raise TypeError(_not_data_message(obj, path))
-        return {
-            "$": "scalar",
-            "dtype": obj.dtype.str,
-            "value": self.value(obj.item(), path),
-        }
-
-    def estimator(self, est: Any, path: str) -> dict:
-        if type(est) not in _NAME_OF:
-            raise TypeError(_unsupported_message(est, path))
-        params = est.get_params(deep=False)
-        if params.get("callbacks") and hasattr(est, "_build_net"):
-            raise TypeError(
-                f"{path}.callbacks holds skorch callbacks, which are code: a model "
-                "file holds data only. Callbacks act during training only; "
-                "set_params(callbacks=None) before saving."
-            )
-        node = {
-            "$": "estimator",
-            "class": _NAME_OF[type(est)],
-            "params": {
-                k: self.value(v, f"{path}.{k}") for k, v in sorted(params.items())
-            },
-        }
-        skip = set(params) | {"net_", "history_"}
-        attributes = {}
-        for k, v in vars(est).items():
-            if k in skip:
-                continue
-            attributes[k] = self.value(v, f"{path}.{k}")
-        node["attributes"] = attributes
-        if hasattr(est, "net_"):
-            node["net"] = self._net(est.net_, f"{path}.net_")
-        return node
-
-    def _net(self, net, path: str) -> dict:
-        module = dict(net.module_.state_dict())
-        rng = net.iterator_train__random_state
-        return {
-            "module_kwargs": self.value(net.get_params_for("module"), path),
-            "criterion_kwargs": self.value(
-                net.get_params_for("criterion"), f"{path}.criterion"
-            ),
-            "module": self.value(module, f"{path}.module"),
-            "optimizer": self.value(net.optimizer_.state_dict(), f"{path}.optimizer"),
-            "batch_order_rng": self.value(rng.bit_generator.state, f"{path}.rng"),
-            "history": [_history_row(row) for row in net.history],
-        }
-
-
-def _timestamp_node(obj) -> dict:
-    """A date or time (e.g. SequenceVectorizer's ``reference_time``) as ISO
-    8601 text with its UTC offset, plus the timezone name to restore."""
-    ts = pd.Timestamp(obj)
-    return {
-        "$": "timestamp",
-        "value": ts.isoformat(),
-        "tz": None if ts.tz is None else str(ts.tz),
-    }
-
-
-def _read_timestamp(v: dict) -> pd.Timestamp:
-    text, tz = v.get("value"), v.get("tz")
-    if not isinstance(text, str) or len(text) > 64:
-        raise ValueError(f"bad timestamp {text!r}")
-    if tz is not None and not isinstance(tz, str):
-        raise ValueError(f"bad timezone {tz!r}")
-    try:
-        ts = pd.Timestamp(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"bad timestamp {text!r}") from None
-    if pd.isna(ts) or (ts.tz is None) != (tz is None):
-        raise ValueError(f"bad timestamp {text!r} (timezone {tz!r})")
-    if tz is not None:
-        try:
-            ts = ts.tz_convert(tz)
-        except (LookupError, TypeError, ValueError):  # unnamed offset: keep it
-            pass
-    return ts
-
-
-def _history_row(row: dict) -> dict:
-    """The per-epoch scalars of a history row (per-batch entries are dropped)."""
-    out = {}
-    for k, v in row.items():
-        if isinstance(v, np.generic):
-            v = v.item()
-        if isinstance(v, float) and not math.isfinite(v):
-            out[k] = {"$": "float", "value": repr(v)}
-        elif isinstance(v, _SCALARS):
-            out[k] = v
-    return out
-
-
-def _is_estimator(obj: Any) -> bool:
-    return not isinstance(obj, type) and hasattr(obj, "get_params")
-
-
-def _not_data_message(obj: Any, path: str) -> str:
-    if callable(obj):
-        what = f"the {'class' if isinstance(obj, type) else 'callable'} {obj!r}"
-        return (
-            f"{path} holds {what}, which is code: model files hold data only. "
-            "Set it to None (or a name, e.g. optimizer='adam') before saving, "
-            "or use pickle/joblib for files you trust."
+def _write_estimator(writer: Writer, est: Any, path: str) -> dict:
+    if type(est) not in NAME_OF:
+        raise TypeError(_unsupported_message(est, path))
+    params = est.get_params(deep=False)
+    if params.get("callbacks") and isinstance(est, SavedStateMixin):
+        raise TypeError(
+            f"{path}.callbacks holds skorch callbacks, which are code: a model "
+            "file holds data only. Callbacks act during training only; "
+            "set_params(callbacks=None) before saving."
         )
-    return (
-        f"{path} holds a {type(obj).__name__} ({obj!r:.80}), which a model file "
-        "cannot store: only None, booleans, numbers, strings, lists, tuples, "
-        "dicts, numpy arrays and the supported estimators are saved."
-    )
+    if params.get("memory") is not None:
+        raise TypeError(
+            f"{path}.memory names a cache directory: a model file holds no paths. "
+            "The cache acts during fit only; set_params(memory=None) before saving."
+        )
+    node = {
+        "$": "estimator",
+        "class": NAME_OF[type(est)],
+        "params": {
+            k: writer.value(v, f"{path}.{k}") for k, v in sorted(params.items())
+        },
+    }
+    if isinstance(est, SavedStateMixin):
+        state = est._saved_state()
+        node["attributes"] = writer.value(state["attributes"], path)
+        if "net" in state:
+            node["net"] = {
+                k: writer.value(v, f"{path}.net_{_NET_PATHS[k]}")
+                for k, v in state["net"].items()
+            }
+    else:
+        skip = set(params)
+        attributes = {k: v for k, v in vars(est).items() if k not in skip}
+        node["attributes"] = writer.value(attributes, path)
+    return node
 
 
 def _unsupported_message(est: Any, path: str) -> str:
@@ -337,16 +151,18 @@ def save(obj: Any, path: str | os.PathLike | io.IOBase) -> None:
         RobustScaler, LogisticRegression, LinearRegression and Ridge (whose
         state is parameters and plain arrays). Steps may be "passthrough".
     path : str, path-like or binary file object
-        Where to write. A path is written atomically (a temporary file in the
-        same directory, then renamed). The file is a ZIP archive holding
-        ``model.json`` and ``weights.safetensors``; any name works, the docs
-        use ``.seqm``.
+        Where to write: exactly this path (no suffix is added), atomically (a
+        temporary file in the same directory, then renamed), with the
+        permissions a new file gets under the umask. The file is a ZIP archive
+        holding ``model.json`` and ``weights.safetensors``; any name works,
+        the docs use ``.seqm``.
 
     Raises
     ------
     TypeError
         If ``obj`` (or a step, parameter or attribute inside it) is not data:
-        an estimator class outside the supported list, a function, a callback.
+        an estimator class outside the supported list, a function, a callback,
+        a ``Pipeline.memory`` cache directory.
     sklearn.exceptions.NotFittedError
         If ``obj`` is not fitted.
 
@@ -375,18 +191,19 @@ def save(obj: Any, path: str | os.PathLike | io.IOBase) -> None:
     >>> bool((load(buffer).predict(X) == reg.predict(X)).all())
     True
     """
-    if type(obj) not in _NAME_OF:
+    if type(obj) not in NAME_OF:
         raise TypeError(_unsupported_message(obj, type(obj).__name__))
     check_is_fitted(obj)
-    writer = _Writer()
-    tree = writer.estimator(obj, type(obj).__name__)
+    writer = Writer(None)
+    writer.estimator = lambda est, path: _write_estimator(writer, est, path)
+    tree = _write_estimator(writer, obj, type(obj).__name__)
     weights = safetensors.torch.save(writer.tensors)
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "versions": _versions(),
         "weights": {
-            "member": _WEIGHTS,
+            "member": WEIGHTS,
             "sha256": hashlib.sha256(weights).hexdigest(),
             "n_tensors": len(writer.tensors),
         },
@@ -394,23 +211,9 @@ def save(obj: Any, path: str | os.PathLike | io.IOBase) -> None:
     }
     text = json.dumps(doc, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     if hasattr(path, "write"):
-        _write_zip(path, text, weights)
-        return
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_zip(f, text, weights)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_zip(f, text: str, weights: bytes) -> None:
-    with zipfile.ZipFile(f, "w") as zf:
-        zf.writestr(_JSON, text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
-        zf.writestr(_WEIGHTS, weights, compress_type=zipfile.ZIP_STORED)
+        write_archive(path, text.encode("utf-8"), weights)
+    else:
+        write_path(path, text.encode("utf-8"), weights)
 
 
 # --------------------------------------------------------------------------
@@ -418,144 +221,73 @@ def _write_zip(f, text: str, weights: bytes) -> None:
 # --------------------------------------------------------------------------
 
 
-class _Reader:
-    """Rebuild values from JSON; tensors come from the weights member."""
+class _Loader:
+    """Builds the object tree; collects warnings to emit once it succeeded."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor], source: str):
-        self.tensors = tensors
-        self.used: set[str] = set()
-        self.source = source
-        self.messages: list[str] = []
-
-    def value(self, v: Any) -> Any:
-        if isinstance(v, list):
-            return [self.value(x) for x in v]
-        if not isinstance(v, dict):
-            return v
-        tag = v.get("$")
-        if tag is None:
-            return {k: self.value(x) for k, x in v.items()}
-        if tag == "float":
-            if v["value"] not in ("nan", "inf", "-inf"):
-                raise ValueError(f"bad float {v['value']!r}")
-            return float(v["value"])
-        if tag == "tuple":
-            return tuple(self.value(x) for x in v["items"])
-        if tag == "dict":
-            return {self.value(k): self.value(x) for k, x in v["items"]}
-        if tag == "bytes":
-            return bytes.fromhex(v["hex"])
-        if tag == "timestamp":
-            return _read_timestamp(v)
-        if tag == "ndarray":
-            return self._array(v)
-        if tag == "scalar":
-            dtype = _dtype(v["dtype"], "biuf")
-            return np.asarray(self.value(v["value"]), dtype=dtype)[()]
-        if tag == "tensor":
-            key = v["key"]
-            if key not in self.tensors:
-                raise ValueError(f"tensor {key!r} is missing from {_WEIGHTS}")
-            self.used.add(key)
-            return self.tensors[key]
-        if tag == "RandomState":
-            rs = np.random.RandomState()
-            rs.set_state(self.value(v["state"]))
-            return rs
-        if tag == "torch_optimizer":
-            return _OPTIMIZER_CLASSES[v["name"]]
-        if tag == "estimator":
-            return self.estimator(v)
-        raise ValueError(f"unknown value tag {tag!r}")
-
-    def _array(self, v: dict) -> np.ndarray:
-        dtype = _dtype(v["dtype"], _ARRAY_KINDS)
-        shape = tuple(int(s) for s in v["shape"])
-        data = v["data"]
-        if not isinstance(data, list):
-            raise ValueError("array data must be a list")
-        data = [self.value(x) if isinstance(x, dict) else x for x in data]
-        if dtype.kind == "O":
-            arr = np.empty(len(data), dtype=object)
-            arr[:] = data
-        else:
-            arr = np.asarray(data, dtype=dtype)
-        return arr.reshape(shape)
+    def __init__(self, tensors: dict[str, torch.Tensor]):
+        self.reader = Reader(tensors, self.estimator)
+        self.notes: list[str] = []
 
     def estimator(self, node: dict) -> Any:
         name = node["class"]
         cls = SUPPORTED.get(name) if isinstance(name, str) else None
         if cls is None:
             raise ValueError(
-                f"class {name!r} is not one of the supported classes "
+                f"class {name!r:.80} is not one of the supported classes "
                 f"({', '.join(SUPPORTED)}); it is not imported"
             )
-        params = {k: self.value(x) for k, x in node["params"].items()}
+        net_key = {"net"} if issubclass(cls, SavedStateMixin) else set()
+        if not _NODE_KEYS <= set(node) <= _NODE_KEYS | net_key:
+            raise ValueError(f"a {name} node has the keys {sorted(_NODE_KEYS)}")
+        if not isinstance(node["params"], dict):
+            raise ValueError(f"the params of {name} must be a mapping")
+        params = {k: self.reader.value(x) for k, x in node["params"].items()}
         try:
             est = cls(**params)
         except TypeError as exc:
             raise ValueError(
                 f"{name} does not accept the saved parameters: {exc}"
             ) from None
-        for k, x in node["attributes"].items():
-            if not isinstance(k, str) or not k.isidentifier() or k.startswith("__"):
-                raise ValueError(f"bad attribute name {k!r} for {name}")
-            est.__dict__[k] = self.value(x)
-        if hasattr(est, "_build_net") and est.callbacks:
-            raise ValueError(f"{name} has callbacks, which a model file cannot hold")
-        if "net" in node:
-            self._net(est, node["net"])
+        attributes = self.reader.value(node["attributes"])
+        if isinstance(est, SavedStateMixin):
+            state = {"attributes": attributes}
+            if "net" in node:
+                state["net"] = {
+                    k: self.reader.value(v) for k, v in _mapping(node["net"]).items()
+                }
+            self.notes += est._restore_saved_state(state)
+        else:
+            check_generic_params(est)
+            restore_generic(est, attributes)
         return est
 
-    def _net(self, est, desc: dict) -> None:
-        name = type(est).__name__
-        device = str(est.device_)
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            self.messages.append(
-                f"{name} was trained on {device!r}, which is not available here; "
-                "it was loaded on 'cpu' (device_='cpu'). Its device parameter is "
-                f"still {est.device!r}: set_params(device='cpu') before refitting "
-                "on this machine."
-            )
-            est.device_ = "cpu"
-        net = est._build_net(
-            self.value(desc["module_kwargs"]), self.value(desc["criterion_kwargs"])
-        )
-        net.initialize()
-        try:
-            net.module_.load_state_dict(self.value(desc["module"]), strict=True)
-            optimizer = self.value(desc["optimizer"])
-            if optimizer is not None:
-                net.optimizer_.load_state_dict(optimizer)
-        except (RuntimeError, KeyError) as exc:
-            raise ValueError(
-                f"the weights do not fit the described model: {exc}"
-            ) from None
-        state = self.value(desc["batch_order_rng"])
-        if state is not None:
-            net.iterator_train__random_state.bit_generator.state = state
-        rows = self.value(desc["history"])
-        net.history = History([{"batches": [], **row} for row in rows])
-        net.module_.eval()
-        est.net_ = net
-        est.history_ = net.history
+
+def _mapping(v: Any) -> dict:
+    if not isinstance(v, dict) or "$" in v:
+        raise ValueError("expected a mapping")
+    return v
 
 
-def _dtype(text: Any, kinds: str) -> np.dtype:
-    if not isinstance(text, str) or len(text) > 16:
-        raise ValueError(f"bad dtype {text!r}")
-    dtype = np.dtype(text)
-    if dtype.kind not in kinds or dtype.fields is not None or dtype.itemsize > 4096:
-        raise ValueError(f"dtype {text!r} is not allowed in a model file")
-    return dtype
+def _refuse(pairs: list) -> dict:
+    """``object_pairs_hook`` of the JSON parser: duplicate keys are refused."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key in a JSON object")
+    return out
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
 
 
 def load(path: str | os.PathLike | io.IOBase) -> Any:
     """Load a model written by :func:`save`.
 
-    Reading never executes code from the file: it parses JSON and safetensors
-    and builds only the classes that :func:`save` supports, looked up by name
-    in a fixed registry.
+    Reading never executes code from the file and is bounded by its size: it
+    checks the archive (members, declared sizes, checksum), then parses JSON
+    and safetensors and builds only the classes that :func:`save` supports,
+    looked up by name in a fixed registry, checking every parameter,
+    attribute and shape before it is used.
 
     Parameters
     ----------
@@ -570,10 +302,14 @@ def load(path: str | os.PathLike | io.IOBase) -> Any:
 
     Raises
     ------
-    ValueError
-        If the file is not a seqestimators model file, is truncated or
-        corrupted, its weights do not match its description (sha256), or it
-        was written in a newer file format.
+    ModelFileError
+        A subclass of ``ValueError``, for every problem in the file: not a
+        seqestimators model file, truncated or corrupted (the archive
+        checksum or the weights' sha256 differ), members beyond their size
+        bound, a description that does not fit the code, a parameter that
+        would reach the operating system, or a newer file format.
+    OSError
+        If the path cannot be opened (``FileNotFoundError``, ...).
 
     Warns
     -----
@@ -586,94 +322,94 @@ def load(path: str | os.PathLike | io.IOBase) -> Any:
     See Also
     --------
     save : Write a model file.
+
+    Examples
+    --------
+    >>> import io
+    >>> from seqestimators import load, ModelFileError
+    >>> try:
+    ...     load(io.BytesIO(b"PK not really"))
+    ... except ModelFileError as exc:
+    ...     print("refused:", "not a seqestimators model file" in str(exc))
+    refused: True
     """
     source = str(getattr(path, "name", path))
-    text, weights = _read_members(path, source)
+    text, weights = read_archive(path, source)
     try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8
-        raise ValueError(
-            f"{source} is not a seqestimators model file: {_JSON} is not valid "
-            f"JSON ({exc})."
-        ) from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ValueError(
-            f"{source} is not a seqestimators model file ({_JSON} has no "
-            f"'format': {FORMAT!r})."
-        )
-    version = doc.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{source} has an invalid format_version {version!r}.")
-    if version > FORMAT_VERSION:
-        saved_by = (doc.get("versions") or {}).get("seqestimators", "unknown")
-        raise ValueError(
-            f"{source} was written in model file format {version} by "
-            f"seqestimators {saved_by}; this version reads formats up to "
-            f"{FORMAT_VERSION}. Upgrade seqestimators to load it."
-        )
-    _warn_versions(doc.get("versions"), source)
-    expected = (doc.get("weights") or {}).get("sha256")
-    if hashlib.sha256(weights).hexdigest() != expected:
-        raise ValueError(
-            f"{source}: {_WEIGHTS} does not match the sha256 recorded in {_JSON}; "
-            "the file was modified or corrupted. Save the model again."
-        )
-    try:
-        tensors = safetensors.torch.load(weights)
-    except SafetensorError as exc:
-        raise ValueError(f"{source}: {_WEIGHTS} is not readable ({exc}).") from None
-    reader = _Reader(tensors, source)
-    try:
-        node = doc["object"]
-        if not isinstance(node, dict) or node.get("$") != "estimator":
-            raise ValueError("the object is not an estimator")
-        obj = reader.estimator(node)
-    except (
-        KeyError,
-        TypeError,
-        ValueError,
-        IndexError,
-        AttributeError,
-        RecursionError,
-    ) as exc:
-        raise ValueError(
+        obj, loader = _load_members(text, weights, source)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # whatever the file made fail: never half a model
+        raise ModelFileError(
             f"{source} is not a valid seqestimators model file: "
             f"{type(exc).__name__}: {exc}"
         ) from None
-    unused = set(tensors) - reader.used
-    if unused:
-        raise ValueError(
-            f"{source}: {_WEIGHTS} holds tensors that {_JSON} does not describe "
-            f"(e.g. {sorted(unused)[0]!r}); the file was modified."
-        )
-    for message in reader.messages:
+    for message in loader.notes:
         warnings.warn(message, UserWarning, stacklevel=2)
     return obj
 
 
-def _read_members(path, source: str) -> tuple[bytes, bytes]:
+def _load_members(text: bytes, weights: bytes, source: str) -> tuple[Any, _Loader]:
+    doc = _parse(text, source)
+    _check_header(doc, source)
+    _warn_versions(doc.get("versions"), source)
+    expected = _mapping(doc.get("weights")).get("sha256")
+    if hashlib.sha256(weights).hexdigest() != expected:
+        raise ModelFileError(
+            f"{source}: {WEIGHTS} does not match the sha256 recorded in {JSON}; "
+            "the file was modified or corrupted. Save the model again."
+        )
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if _JSON not in names or _WEIGHTS not in names:
-                raise ValueError(
-                    f"{source} is not a seqestimators model file: it lacks "
-                    f"{_JSON} or {_WEIGHTS}."
-                )
-            return zf.read(_JSON), zf.read(_WEIGHTS)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError | IsADirectoryError | PermissionError):
-            raise
-        raise ValueError(
-            f"{source} is not a seqestimators model file, or it is truncated or "
-            f"corrupted ({type(exc).__name__}: {exc})."
+        tensors = safetensors.torch.load(weights)
+    except Exception as exc:  # SafetensorError and friends
+        raise ModelFileError(f"{source}: {WEIGHTS} is not readable ({exc}).") from None
+    loader = _Loader(tensors)
+    node = doc["object"]
+    if not isinstance(node, dict) or node.get("$") != "estimator":
+        raise ValueError("the object is not an estimator")
+    obj = loader.estimator(node)
+    unused = set(tensors) - loader.reader.used
+    if unused:
+        raise ModelFileError(
+            f"{source}: {WEIGHTS} holds tensors that {JSON} does not describe "
+            f"(e.g. {sorted(unused)[0]!r}); the file was modified."
+        )
+    return obj, loader
+
+
+def _parse(text: bytes, source: str) -> Any:
+    try:
+        return json.loads(
+            text.decode("utf-8"),
+            object_pairs_hook=_refuse,
+            parse_constant=_no_constant,
+        )
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, JSON, duplicates
+        raise ModelFileError(
+            f"{source} is not a seqestimators model file: {JSON} is not valid "
+            f"JSON ({type(exc).__name__}: {exc})."
         ) from None
-    except Exception as exc:  # zlib.error and friends from a damaged member
-        if isinstance(exc, ValueError):
-            raise
-        raise ValueError(
-            f"{source} is corrupted ({type(exc).__name__}: {exc})."
-        ) from None
+
+
+def _check_header(doc: Any, source: str) -> None:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{source} is not a seqestimators model file ({JSON} has no "
+            f"'format': {FORMAT!r})."
+        )
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{source} has an invalid format_version {version!r:.40}.")
+    if version > FORMAT_VERSION:
+        saved_by = (doc.get("versions") or {}).get("seqestimators", "unknown")
+        raise ModelFileError(
+            f"{source} was written in model file format {version} by "
+            f"seqestimators {saved_by!s:.40}; this version reads formats up to "
+            f"{FORMAT_VERSION}. Upgrade seqestimators to load it."
+        )
+    unknown = set(doc) - {"format", "format_version", "versions", "weights", "object"}
+    if unknown:
+        raise ModelFileError(f"{source}: unknown entry {sorted(unknown)[0]!r:.80}")
 
 
 def _warn_versions(saved: Any, source: str) -> None:
@@ -681,7 +417,7 @@ def _warn_versions(saved: Any, source: str) -> None:
         return
     here = _versions()
     differ = [
-        f"{lib} {saved[lib]} (here {here[lib]})"
+        f"{lib} {saved[lib]!s:.40} (here {here[lib]})"
         for lib in here
         if lib in saved and saved[lib] != here[lib]
     ]
@@ -691,5 +427,5 @@ def _warn_versions(saved: Any, source: str) -> None:
             "It was loaded, but check its predictions; save it again with these "
             "versions to silence this warning.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )

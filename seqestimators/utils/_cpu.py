@@ -27,12 +27,23 @@ fresh ``mmap`` calls and returns them at ``free``, so the next batch pays
 page faults on memory it just gave back. Batches of varying shapes (long-
 tailed data) defeat the adaptive threshold. During ``fit``, on glibc,
 :func:`cpu_runtime` asks ``mallopt`` to keep freed memory in the heap
-(``M_MMAP_MAX=0``, ``M_TRIM_THRESHOLD=1 GiB``) and afterwards restores the
-defaults and returns the free memory to the OS (``malloc_trim``). That made
-an epoch of long-tailed data 28-30% faster. One trace stays: glibc stops
-adapting its mmap threshold once ``mallopt`` was called (it keeps its current
-value). Set the environment variable ``SEQESTIMATORS_TUNE_MALLOC=0`` to leave
-the allocator alone.
+(``M_MMAP_MAX=0``, ``M_TRIM_THRESHOLD=1 GiB``); that made an epoch of
+long-tailed data 28-30% faster. The allocator is left alone when the user
+configured it: ``SEQESTIMATORS_TUNE_MALLOC=0``, any of glibc's ``MALLOC_*``
+start-up variables or a ``glibc.malloc.*`` entry in ``GLIBC_TUNABLES``, or
+another allocator in ``LD_PRELOAD`` (see :func:`user_malloc_settings`; the
+environment is read at every fit). glibc cannot report ``mallopt`` values,
+so a program that calls ``mallopt`` itself must say so with
+``os.environ["SEQESTIMATORS_TUNE_MALLOC"] = "0"``.
+
+When it does tune, the last fit to end (fits may nest or run in several
+threads: the hold is reference-counted under a lock) sets the two values it
+changed back to glibc's defaults -- the values in force before, since no
+user configuration was found -- and returns the free memory to the OS
+(``malloc_trim``). What stays changed: glibc stops adapting its mmap
+threshold once ``mallopt`` was called (the threshold keeps the value it had
+reached, 128 KiB unless large buffers were freed before), and a trim
+threshold glibc had already raised with it is back at 128 KiB.
 
 :func:`cpu_runtime` sets all of this and restores what was there before.
 """
@@ -43,13 +54,14 @@ import ctypes
 import os
 import sys
 import threading
+from collections.abc import Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-__all__ = ["cpu_runtime", "denormals_flushed"]
+__all__ = ["cpu_runtime", "denormals_flushed", "user_malloc_settings"]
 
 #: the smallest positive normal float32 is ~1.18e-38; this is denormal
 _DENORMAL = np.float32(1e-39)
@@ -57,16 +69,25 @@ _TWO = np.float32(2)
 
 _TEAM_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
-#: keep freed memory in the heap during fit (glibc only); env opt-out
-TUNE_MALLOC = os.environ.get("SEQESTIMATORS_TUNE_MALLOC", "1") != "0"
+#: environment variable that turns the allocator tuning off ("0")
+TUNE_MALLOC_ENV = "SEQESTIMATORS_TUNE_MALLOC"
 
-# glibc's mallopt parameters and their defaults
+#: glibc's malloc variables read at start-up (``man 3 mallopt``)
+_MALLOC_ENV = (
+    "MALLOC_ARENA_MAX",
+    "MALLOC_ARENA_TEST",
+    "MALLOC_MMAP_MAX_",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_TRIM_THRESHOLD_",
+)
+#: allocators that replace glibc's malloc through ``LD_PRELOAD``
+_OTHER_ALLOCATORS = ("jemalloc", "tcmalloc", "mimalloc")
+
+# glibc's mallopt parameters and their documented defaults
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 _DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
 _KEEP_TRIM_THRESHOLD = 1 << 30
-
-_malloc_lock = threading.Lock()
-_malloc_depth = 0
 
 
 def denormals_flushed() -> bool:
@@ -155,26 +176,93 @@ def _glibc():
     return libc
 
 
-def _hold_freed_memory(libc) -> None:
-    """glibc keeps freed buffers in the heap until the matching release.
+def user_malloc_settings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The allocator settings the user made, found in the environment.
+
+    :func:`cpu_runtime` leaves glibc's allocator alone when this list is not
+    empty. glibc cannot report values set with ``mallopt``: a program that
+    calls ``mallopt`` itself sets ``SEQESTIMATORS_TUNE_MALLOC=0`` (also
+    from Python, ``os.environ``: the environment is read at every fit).
+
+    Parameters
+    ----------
+    environ : mapping of str to str, default=None
+        The environment to read; None reads ``os.environ``.
+
+    Returns
+    -------
+    settings : list of str
+        One entry per setting found: ``SEQESTIMATORS_TUNE_MALLOC=0``, the
+        names of glibc's ``MALLOC_*`` variables that are set, the
+        ``glibc.malloc.*`` entries of ``GLIBC_TUNABLES``, and another
+        allocator (jemalloc, tcmalloc, mimalloc) named in ``LD_PRELOAD``.
+
+    Examples
+    --------
+    >>> from seqestimators.utils._cpu import user_malloc_settings
+    >>> user_malloc_settings({"MALLOC_ARENA_MAX": "2", "HOME": "/root"})
+    ['MALLOC_ARENA_MAX']
+    >>> user_malloc_settings({"GLIBC_TUNABLES": "glibc.malloc.mmap_max=0"})
+    ['glibc.malloc.mmap_max']
+    >>> user_malloc_settings({})
+    []
+    """
+    env = os.environ if environ is None else environ
+    found = []
+    if env.get(TUNE_MALLOC_ENV, "1").strip() == "0":
+        found.append(f"{TUNE_MALLOC_ENV}=0")
+    found += [name for name in _MALLOC_ENV if name in env]
+    for entry in env.get("GLIBC_TUNABLES", "").split(":"):
+        name = entry.split("=", 1)[0].strip()
+        if name.startswith("glibc.malloc."):
+            found.append(name)
+    for lib in env.get("LD_PRELOAD", "").replace(":", " ").split():
+        if any(other in os.path.basename(lib) for other in _OTHER_ALLOCATORS):
+            found.append(f"LD_PRELOAD={lib}")
+    return found
+
+
+class _MallocHold:
+    """glibc keeps freed buffers in the heap while at least one hold lasts.
+
     Nested and concurrent holds (fits in several Python threads) share one
-    setting; the last release restores the defaults and trims the heap."""
-    global _malloc_depth
-    with _malloc_lock:
-        if _malloc_depth == 0:
-            libc.mallopt(_M_MMAP_MAX, 0)
-            libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TRIM_THRESHOLD)
-        _malloc_depth += 1
+    setting under a lock: the first one tunes, the last one to end restores
+    glibc's defaults and trims the heap. ``applied`` counts the times the
+    tuning was switched on (observable by tests); ``depth`` the holds now.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.depth = 0
+        self.applied = 0
+
+    def acquire(self, libc) -> None:
+        with self._lock:
+            if self.depth == 0:
+                libc.mallopt(_M_MMAP_MAX, 0)
+                libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TRIM_THRESHOLD)
+                self.applied += 1
+            self.depth += 1
+
+    def release(self, libc) -> None:
+        with self._lock:
+            self.depth -= 1
+            if self.depth == 0:
+                # no user configuration was found (else no hold was taken):
+                # the values in force before were glibc's defaults
+                libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+                libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+                libc.malloc_trim(0)
 
 
-def _release_freed_memory(libc) -> None:
-    global _malloc_depth
-    with _malloc_lock:
-        _malloc_depth -= 1
-        if _malloc_depth == 0:
-            libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-            libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
-            libc.malloc_trim(0)
+_MALLOC_HOLD = _MallocHold()
+
+
+def _tunable_glibc():
+    """glibc, when its allocator may be tuned now; None to leave it alone."""
+    if user_malloc_settings():
+        return None
+    return _glibc()
 
 
 def _set_flush(flag: bool, n_threads: int) -> None:
@@ -198,11 +286,12 @@ def cpu_runtime(
     ``all_threads=False`` sets the flag in the calling thread only: cheaper
     (~2 us instead of ~50 us with 2 threads), for short inference calls where
     denormals are rare. ``keep_freed_memory=True`` (for training) tunes
-    glibc's allocator as described in the module docstring.
+    glibc's allocator as described in the module docstring, unless
+    :func:`user_malloc_settings` finds a setting of the user's.
     """
-    libc = _glibc() if keep_freed_memory and TUNE_MALLOC else None
+    libc = _tunable_glibc() if keep_freed_memory else None
     if libc is not None:
-        _hold_freed_memory(libc)
+        _MALLOC_HOLD.acquire(libc)
     before_threads = torch.get_num_threads()
     set_threads = n_threads is not None and n_threads != before_threads
     try:
@@ -221,4 +310,4 @@ def cpu_runtime(
         if set_threads:
             torch.set_num_threads(before_threads)
         if libc is not None:
-            _release_freed_memory(libc)
+            _MALLOC_HOLD.release(libc)

@@ -23,7 +23,7 @@ from seqestimators import (
     RaggedSequences,
     SequenceVectorizer,
 )
-from seqestimators.neural_network._estimators import (
+from seqestimators.neural_network._base import (
     PREDICT_BATCH_SIZE,
     PREDICT_EVENTS_FACTOR,
 )

@@ -32,6 +32,7 @@ import seqestimators
 from seqestimators import (
     LSTMSequenceClassifier,
     LSTMSequenceRegressor,
+    ModelFileError,
     SequenceVectorizer,
     load,
     save,
@@ -129,19 +130,32 @@ def _round_trip(model, tmp_path, name="model.seqm"):
     return load(path), path
 
 
+def _checksum(text: bytes, blob: bytes) -> bytes:
+    """The archive checksum of a model file (its ZIP comment), as documented."""
+    return (
+        f"seqestimators-model sha256 model.json={hashlib.sha256(text).hexdigest()} "
+        f"weights.safetensors={hashlib.sha256(blob).hexdigest()}"
+    ).encode()
+
+
+def _write(out, text: bytes, blob: bytes, comment: bytes | None = None):
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("model.json", text)
+        zf.writestr("weights.safetensors", blob)
+        zf.comment = _checksum(text, blob) if comment is None else comment
+    return out
+
+
 def _rewrite(path, *, doc=None, weights=None, out=None):
-    """Copy a model file, replacing its JSON description and/or weights."""
+    """Copy a model file, replacing its JSON description and/or weights, with
+    the archive checksum recomputed (so that the checks behind it run)."""
     with zipfile.ZipFile(path) as zf:
         text, blob = zf.read("model.json"), zf.read("weights.safetensors")
     if doc is not None:
         text = json.dumps(doc).encode()
     if weights is not None:
         blob = weights
-    out = out or path.with_name("edited.seqm")
-    with zipfile.ZipFile(out, "w") as zf:
-        zf.writestr("model.json", text)
-        zf.writestr("weights.safetensors", blob)
-    return out
+    return _write(out or path.with_name("edited.seqm"), text, blob)
 
 
 def _doc(path) -> dict:
@@ -439,7 +453,7 @@ def _mutations():
         ),
         "callbacks": (
             lambda d: set_in(d, ["object", "params", "callbacks"], ["print"]),
-            "has callbacks",
+            "callbacks",
         ),
         "unknown tag": (
             lambda d: set_in(d, [*attrs, "n_iter_"], {"$": "pickle", "data": "x"}),
@@ -528,11 +542,9 @@ def test_foreign_files_raise_value_error(tmp_path):
         zf.writestr("config.json", "{}")
     with pytest.raises(ValueError, match="lacks model.json"):
         load(other)
-    with zipfile.ZipFile(tmp_path / "pickle_inside.zip", "w") as zf:
-        zf.writestr("model.json", pickle.dumps({"a": 1}))
-        zf.writestr("weights.safetensors", b"")
-    with pytest.raises(ValueError, match="not valid JSON"):
-        load(tmp_path / "pickle_inside.zip")
+    inside = _write(tmp_path / "pickle_inside.zip", pickle.dumps({"a": 1}), b"")
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load(inside)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.seqm")
 

@@ -21,6 +21,7 @@ from seqestimators.datasets import make_event_log
 
 T0 = pd.Timestamp("2024-01-01")
 S = pd.Timedelta(seconds=1)
+EVENT_COLUMNS = ["timestamp", "event_type", "item_id", "category", "price"]
 
 
 def _small() -> pd.DataFrame:
@@ -69,7 +70,9 @@ def events():
 
 @pytest.fixture(scope="module")
 def seqs(events):
-    return to_sequences(events)
+    # session_id is a per-user identifier: inference leaves it out (with a
+    # warning, see test_identifier_column_is_left_out_with_a_warning)
+    return to_sequences(events, columns=EVENT_COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,7 @@ def test_infers_kinds_on_python_lists():
 
 
 def test_infers_kinds_on_event_log(fitted):
-    assert fitted.categorical_ == ["session_id", "event_type", "item_id", "category"]
+    assert fitted.categorical_ == ["event_type", "item_id", "category"]
     assert fitted.numeric_ == ["price"]
     assert fitted.time_ == "timestamp"
 
@@ -240,7 +243,7 @@ def test_max_categories_keeps_most_frequent(events, seqs, max_categories):
         assert vec.vocabularies_[col].tolist() == _expected_vocab(
             events, col, top=max_categories
         ), col
-    assert vec.cardinalities_ == [max_categories + 2] * 4
+    assert vec.cardinalities_ == [max_categories + 2] * 3
 
 
 def test_max_categories_ties_broken_by_value():
@@ -359,7 +362,6 @@ def test_get_feature_names_out(fitted):
     names = fitted.get_feature_names_out()
     assert isinstance(names, np.ndarray) and names.dtype == object
     assert names.tolist() == [
-        "session_id",
         "event_type",
         "item_id",
         "category",
@@ -373,7 +375,7 @@ def test_to_padded_shapes_dtypes_and_padding(seqs, fitted):
     padded = Xt.to_padded()
     n, lengths = len(seqs), seqs["price"].list.len().to_numpy()
     L = int(lengths.max())
-    assert padded["categorical"].shape == (n, L, 4)
+    assert padded["categorical"].shape == (n, L, 3)
     assert padded["categorical"].dtype == np.int64
     assert padded["numeric"].shape == (n, L, 2)
     assert padded["numeric"].dtype == np.float32
@@ -426,7 +428,7 @@ def test_only_empty_sequences_pad_to_length_one(seqs, fitted):
     Xt = fitted.transform(frame)
     assert Xt.lengths.tolist() == [0, 0]
     padded = Xt.to_padded()
-    assert padded["categorical"].shape == (2, 1, 4)
+    assert padded["categorical"].shape == (2, 1, 3)
     assert padded["numeric"].shape == (2, 1, 2)
     assert (padded["categorical"] == 0).all() and (padded["numeric"] == 0).all()
 

@@ -1,0 +1,176 @@
+"""The numpydoc text of the parameters and attributes both estimators share,
+written once and formatted into their class docstrings (``{name}``
+placeholders filled by :func:`fill_doc`, in the style of imbalanced-learn's
+``Substitution``)."""
+
+from __future__ import annotations
+
+import textwrap
+
+__all__ = ["fill_doc"]
+
+_PARAMETERS = {
+    "hidden_size": """\
+hidden_size : int, default=64
+    Units of each recurrent layer (per direction).""",
+    "num_layers": """\
+num_layers : int, default=1
+    Stacked recurrent layers.""",
+    "bidirectional": """\
+bidirectional : bool, default=False
+    Also read each sequence backwards (within its own length).""",
+    "cell": """\
+cell : {"lstm", "gru"}, default="lstm"
+    Recurrent cell.""",
+    "embedding_dim": """\
+embedding_dim : int or "auto", default="auto"
+    Embedding size of every categorical channel; "auto" uses
+    ``round(1.6 * n_ids ** 0.56)`` clipped to [4, 64] per channel.""",
+    "dropout": """\
+dropout : float, default=0.1
+    Dropout between recurrent layers and before the output layer.""",
+    "pooling": """\
+pooling : {"last", "mean", "max", "attention"}, default="last"
+    How per-step outputs become one vector: the output at the true last
+    step, or masked mean, max or attention pooling over the steps.""",
+    "lr": """\
+lr : float, default=3e-3
+    Learning rate.""",
+    "optimizer": """\
+optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+    Optimizer ("sgd" uses momentum 0.9).""",
+    "weight_decay": """\
+weight_decay : float, default=0.0
+    L2 penalty (decoupled for "adamw").""",
+    "batch_size": """\
+batch_size : int or "auto", default="auto"
+    Sequences per batch; "auto" is ``n_train // 16`` clipped to [16, 256].""",
+    "max_epochs": """\
+max_epochs : int, default=100
+    Maximum passes over the training data.""",
+    "early_stopping": """\
+early_stopping : bool, default=True
+    Hold out ``validation_fraction`` of the training data{stratified}, stop
+    when the validation loss has not improved by ``tol`` for
+    ``n_iter_no_change`` epochs, and restore the best weights.""",
+    "validation_fraction": """\
+validation_fraction : float, default=0.1
+    Share of the training data held out for early stopping.""",
+    "n_iter_no_change": """\
+n_iter_no_change : int, default=10
+    Patience of early stopping, in epochs.""",
+    "tol": """\
+tol : float, default=1e-4
+    Minimum decrease of the validation loss that counts as improvement.""",
+    "clip_grad_norm": """\
+clip_grad_norm : float or None, default=1.0
+    Clip the gradient norm to this value.""",
+    "callbacks": """\
+callbacks : list of skorch callbacks, default=None
+    Extra callbacks (instances or ``(name, callback)`` tuples), copied at
+    each fit.""",
+    "device": """\
+device : {"cpu", "cuda", "auto"} or str, default="cpu"
+    Torch device; "auto" picks CUDA when available.""",
+    "n_threads": """\
+n_threads : int, default=None
+    CPU threads torch may use during ``fit`` and ``predict`` (restored
+    afterwards); None keeps torch's setting (``torch.get_num_threads()``).
+    Use 1 when several fits share the cores (``n_jobs`` in a search,
+    parallel tuning workers): oversubscribed torch threads can be 10x
+    slower.""",
+    "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seeds weight initialization, dropout, the validation split and
+    shuffling. An int gives identical results on the CPU, also for fits
+    running at once in several threads. The global random states of numpy
+    and torch are left untouched.""",
+    "verbose": """\
+verbose : int, default=0
+    1 prints a table per epoch (train loss, valid loss, valid score,
+    duration); 2 also shows a text progress bar over batches.""",
+    "warm_start": """\
+warm_start : bool, default=False
+    Continue training the fitted network on the next ``fit``. Training
+    parameters (``lr``, ``optimizer``, ``weight_decay``, ``batch_size``,
+    ``max_epochs``, early stopping, ``clip_grad_norm``, ``callbacks``,
+    ``verbose``) take their new values; changing one that defines the
+    network (``hidden_size``, ``num_layers``, ``bidirectional``, ``cell``,
+    ``embedding_dim``, ``dropout``, ``pooling``) raises a ValueError.""",
+}
+
+_ATTRIBUTES = {
+    "net_": """\
+net_ : skorch.NeuralNet
+    The trained skorch net; ``net_.module_`` is the torch model.""",
+    "history_": """\
+history_ : skorch.History
+    Per epoch: ``train_loss``, ``valid_loss``, ``valid_score``
+    ({score}), ``dur``; read it like ``history_[:, "valid_loss"]``.""",
+    "n_iter_": """\
+n_iter_ : int
+    Epochs trained.""",
+    "best_epoch_": """\
+best_epoch_ : int
+    Epoch (1-based) whose weights were kept.""",
+    "loss_curve_": """\
+loss_curve_ : list of float
+    Training loss per epoch.""",
+    "validation_scores_": """\
+validation_scores_ : list of float or None
+    Validation {score} per epoch (None without early stopping).""",
+    "best_validation_score_": """\
+best_validation_score_ : float or None
+    Validation {score} at ``best_epoch_``.""",
+    "best_loss_": """\
+best_loss_ : float
+    Lowest validation loss (training loss without early stopping).""",
+    "stop_reason_": """\
+stop_reason_ : str
+    Why the last ``fit``/``partial_fit`` ended: "completed" (all epochs
+    ran), "early_stopping", "non_finite_loss" (the loss became NaN or
+    infinite; the weights of the best or last finished epoch were
+    restored, with a ConvergenceWarning) or "interrupted" (Ctrl-C; the
+    same restoration, with a UserWarning). See docs/reliability.md.""",
+    "batch_size_": """\
+batch_size_ : int
+    Batch size used.""",
+    "device_": """\
+device_ : str
+    Device used.""",
+    "input_signature_": """\
+input_signature_ : dict
+    Channels (counts and names) and categorical cardinalities seen in
+    ``fit``; ``predict`` refuses X encoded differently.""",
+    "n_features_in_": """\
+n_features_in_ : int
+    Sequence length ``L``, only when fitted on a 2-D array.""",
+}
+
+
+def _block(entries: dict, **values) -> str:
+    """The entries one after the other, ``{key}`` replaced by ``values``
+    (not ``str.format``: the entries hold literal braces), indented for a
+    placeholder at the four-space indentation of a class docstring."""
+    text = "\n".join(entries.values())
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return textwrap.indent(text, "    ").lstrip()
+
+
+def fill_doc(*, score: str, stratified: str):
+    """Class decorator: fill ``{parameters}`` and ``{attributes}`` in the
+    docstring with the shared entries (indented like the docstring).
+
+    ``score`` names the validation score ("accuracy", "R²"); ``stratified``
+    is inserted after "training data" in ``early_stopping``."""
+
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__.format(
+            parameters=_block(_PARAMETERS, stratified=stratified),
+            attributes=_block(_ATTRIBUTES, score=score),
+        )
+        return cls
+
+    return decorate

@@ -1,0 +1,130 @@
+"""Randomness of a fit that never goes through process-wide random state.
+
+Two fits in two Python threads with fixed seeds give the models that the same
+fits give one after the other, and neither changes the caller's global torch
+random state:
+
+- **weights**: the module is built on the ``meta`` device (no random numbers
+  are drawn), then materialized and initialized from a ``torch.Generator`` of
+  the fit, with torch's default schemes (:func:`init_parameters`);
+- **dropout** (``nn.Dropout`` and the dropout inside multi-layer
+  ``nn.LSTM``/``nn.GRU``) has no generator argument in torch: it draws from
+  the global generator of the device. Each training step of a model with
+  dropout therefore runs under one module-level lock, with the fit's own
+  generator state swapped into the global generator and the previous state
+  put back afterwards (:func:`own_random_state`). Steps of concurrent fits
+  with dropout take turns; steps without dropout (``dropout=0``), validation
+  and prediction draw nothing and never take the lock. A caller's thread that
+  draws torch random numbers *during* such a step would draw from the fit's
+  state; its own state is restored afterwards.
+- batch order and the validation split use numpy generators of the fit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from contextlib import contextmanager
+
+import torch
+from skorch import NeuralNet
+from torch import nn
+
+__all__ = ["SeededNet", "init_parameters", "own_random_state"]
+
+_RNG_LOCK = threading.Lock()
+
+
+def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
+    """Initialize every parameter of ``module`` from ``generator``, with the
+    schemes of torch's ``reset_parameters`` (Linear, Embedding, LSTM, GRU)."""
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(sub, nn.Linear):
+                nn.init.kaiming_uniform_(
+                    sub.weight, a=math.sqrt(5), generator=generator
+                )
+                if sub.bias is not None:
+                    bound = 1 / math.sqrt(sub.in_features) if sub.in_features else 0
+                    nn.init.uniform_(sub.bias, -bound, bound, generator=generator)
+            elif isinstance(sub, nn.Embedding):
+                nn.init.normal_(sub.weight, generator=generator)
+                if sub.padding_idx is not None:
+                    sub.weight[sub.padding_idx].fill_(0)
+            elif isinstance(sub, nn.RNNBase):
+                bound = 1 / math.sqrt(sub.hidden_size)
+                for weight in sub.parameters():
+                    nn.init.uniform_(weight, -bound, bound, generator=generator)
+            elif any(True for _ in sub.parameters(recurse=False)):
+                raise TypeError(
+                    f"init_parameters does not know how to initialize "
+                    f"{type(sub).__name__}."
+                )
+
+
+def _generator(device: torch.device, seed: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(int(seed))
+
+
+@contextmanager
+def own_random_state(net: SeededNet):
+    """Run a block with the net's dropout random state in the global
+    generator of its device, under the module-level lock (see the module
+    docstring)."""
+    device = torch.device(net.device)
+    cuda = device.type == "cuda"
+    with _RNG_LOCK:
+        if cuda:
+            saved = torch.cuda.get_rng_state(device)
+            torch.cuda.set_rng_state(net.dropout_rng_state_, device)
+        else:
+            saved = torch.get_rng_state()
+            torch.set_rng_state(net.dropout_rng_state_)
+        try:
+            yield
+        finally:
+            if cuda:
+                net.dropout_rng_state_ = torch.cuda.get_rng_state(device)
+                torch.cuda.set_rng_state(saved, device)
+            else:
+                net.dropout_rng_state_ = torch.get_rng_state()
+                torch.set_rng_state(saved)
+
+
+class SeededNet(NeuralNet):
+    """skorch's NeuralNet whose randomness comes from ``seed`` only.
+
+    ``seed`` (set before ``initialize`` and by :meth:`reseed`) seeds the
+    weights at initialization and the dropout of the following training
+    steps. No global random state is read or changed."""
+
+    def __init__(self, *args, seed=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seed = seed
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        with torch.device("meta"):
+            module = self.module(**kwargs)
+        device = torch.device(self.device)
+        module.to_empty(device=device)
+        init_parameters(module, _generator(device, self.seed))
+        self.module_ = module
+        self.reseed(self.seed)
+        return self
+
+    def reseed(self, seed: int) -> None:
+        """Start the dropout random stream of the next steps from ``seed``."""
+        device = torch.device(self.device)
+        self.dropout_rng_state_ = _generator(device, seed).get_state()
+        self.uses_dropout_ = any(
+            (isinstance(m, nn.Dropout) and m.p > 0)
+            or (isinstance(m, nn.RNNBase) and m.dropout > 0)
+            for m in self.module_.modules()
+        )
+
+    def train_step(self, batch, **fit_params):
+        if not self.uses_dropout_:
+            return super().train_step(batch, **fit_params)
+        with own_random_state(self):
+            return super().train_step(batch, **fit_params)
