@@ -166,6 +166,14 @@ class RaggedSequences:
         None, ``max id + 1`` of each channel is used.
     index : pandas.Index, default=None
         Entity ids of the rows (e.g. user ids), carried through row indexing.
+    vocabularies : dict of str to ndarray, default=None
+        The label of each id of each categorical channel (``vocabularies[c][i]``
+        is the value encoded as id ``i + 2``), as set by
+        :class:`SequenceVectorizer`; lets a model map ids back to labels.
+    vocabulary_fingerprint : str, default=None
+        A digest of the encoding (set by :class:`SequenceVectorizer`): an
+        estimator refuses input encoded with other vocabularies than its
+        training data, even with the same channels and sizes.
 
     Examples
     --------
@@ -191,6 +199,8 @@ class RaggedSequences:
         numeric_names=(),
         cardinalities=None,
         index=None,
+        vocabularies=None,
+        vocabulary_fingerprint=None,
     ):
         offsets = _check_offsets(offsets)
         n_events = int(offsets[-1])
@@ -207,6 +217,8 @@ class RaggedSequences:
         )
         self.cardinalities = _cardinalities(cardinalities, categorical)
         self.index = _check_index(index, len(offsets) - 1)
+        self.vocabularies = vocabularies
+        self.vocabulary_fingerprint = vocabulary_fingerprint
 
     # -- array-like protocol -------------------------------------------------
     @property
@@ -297,6 +309,8 @@ class RaggedSequences:
             numeric_names=self.numeric_names,
             cardinalities=self.cardinalities,
             index=index,
+            vocabularies=self.vocabularies,
+            vocabulary_fingerprint=self.vocabulary_fingerprint,
         )
 
     def __getitem__(self, key) -> RaggedSequences:

@@ -1,7 +1,7 @@
 """Per-epoch pruning: a trial is handed to a fit through a context
 (:func:`report_to_trial`) that a stateless skorch callback
 (:class:`PruningCallback`) reads, never through a constructor parameter, so a
-configured estimator stays cloneable and picklable (DESIGN.md, decision 5)."""
+configured estimator stays cloneable and picklable (docs/design.md, decision 5)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Hyperparameter tuning with Optuna: search spaces, per-epoch pruning, studies
 that resume and run on several workers.
 
-Optuna drives the estimators from outside (DESIGN.md, decision 5): a trial is
+Optuna drives the estimators from outside (docs/design.md, decision 5): a trial is
 handed to a fit through a context (:func:`report_to_trial`) that a stateless
 skorch callback (:class:`PruningCallback`) reads, never through a constructor
 parameter, so a configured estimator stays cloneable and picklable.

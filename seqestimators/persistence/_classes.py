@@ -98,6 +98,7 @@ _ATTRIBUTES: dict[type, dict[str, str]] = {
         "time_features_": "strs",
         "vocabularies_": "vocabularies",
         "cardinalities_": "numbers",
+        "vocabulary_fingerprint_": "str",
         "mean_": "array",
         "scale_": "array",
     },

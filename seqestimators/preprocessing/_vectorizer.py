@@ -56,7 +56,7 @@ from ._time_features import (
     show_time,
     time_feature_names,
 )
-from ._vocabulary import encode, learn_vocabulary
+from ._vocabulary import encode, learn_vocabulary, vocabulary_fingerprint
 
 __all__ = ["SequenceVectorizer"]
 
@@ -172,6 +172,10 @@ class SequenceVectorizer(
         ``i`` is encoded as id ``i + 2`` (0 is padding, 1 unknown).
     cardinalities_ : list of int
         Number of ids per categorical channel (``len(vocabulary) + 2``).
+    vocabulary_fingerprint_ : str
+        Digest of the vocabularies, carried by the output
+        (``RaggedSequences.vocabulary_fingerprint``) so that an estimator
+        refuses input encoded by another fitted vectorizer.
     mean_, scale_ : ndarray of shape (n_numeric_channels,)
         Standardization learned for the numeric channels (numeric columns,
         then time features). Every time channel is standardized, the cyclic
@@ -312,6 +316,7 @@ class SequenceVectorizer(
                 max_categories=self.max_categories,
             )
         self.cardinalities_ = [len(v) + 2 for v in self.vocabularies_.values()]
+        self.vocabulary_fingerprint_ = vocabulary_fingerprint(self.vocabularies_)
         reference = self._reference(X, cols)
         numeric = self._numeric_block(cols, offsets, keep, X.index, reference)
         self.mean_, self.scale_ = fit_scaling(numeric)
@@ -381,6 +386,8 @@ class SequenceVectorizer(
             numeric_names=self._numeric_channel_names(),
             cardinalities=self.cardinalities_,
             index=X.index,
+            vocabularies=self.vocabularies_,
+            vocabulary_fingerprint=self.vocabulary_fingerprint_,
         )
 
     # -------------------------------------------------------------- reading

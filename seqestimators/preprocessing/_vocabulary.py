@@ -7,9 +7,11 @@ Id 0 is padding and id 1 the unknown category; the category at position
 
 from __future__ import annotations
 
+import hashlib
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -92,3 +94,25 @@ def encode(
         )
     ids = np.asarray(pc.fill_null(pos, -1), dtype=np.int64)
     return ids + 2 if not len(vocab) == 0 else np.full(len(ids), UNKNOWN_ID)
+
+
+def vocabulary_fingerprint(vocabularies: dict) -> str:
+    """A short digest of the channel names, order and vocabularies: equal
+    for the same encoding, different (with overwhelming probability) for any
+    other. Vectorized (``pandas.util.hash_array``), computed once in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = vocabulary_fingerprint({"item": np.array(["x", "y"], dtype=object)})
+    >>> b = vocabulary_fingerprint({"item": np.array(["y", "x"], dtype=object)})
+    >>> len(a), a == b
+    (16, False)
+    """
+    digest = hashlib.sha256()
+    for name, values in vocabularies.items():
+        values = np.asarray(values)
+        digest.update(f"{name}\x00{values.dtype.kind}\x00{len(values)}\x00".encode())
+        digest.update(pd.util.hash_array(values, categorize=False).tobytes())
+    return digest.hexdigest()[:16]
+

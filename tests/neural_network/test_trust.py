@@ -223,3 +223,31 @@ def test_a_fit_in_another_thread_leaves_the_callers_rng_alone():
     t.join()
     assert 0 in out
     assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_input_from_another_vectorizer_is_refused():
+    """Same channels and sizes, other vocabularies: refused, not absorbed."""
+    import pandas as pd
+
+    from seqestimators import SequenceVectorizer, to_sequences
+
+    def frame(items):
+        events = pd.DataFrame({
+            "user": np.repeat(np.arange(40), 3),
+            "t": np.tile(np.arange(3), 40),
+            "item": np.resize(items, 120),
+        })
+        return to_sequences(events, by="user", order_by="t")
+
+    a, b = frame(["x", "y", "z"]), frame(["z", "y", "x", "y"])
+    vec_a = SequenceVectorizer(categorical=["item"]).fit(a)
+    vec_b = SequenceVectorizer(categorical=["item"]).fit(b)
+    Xa, Xb = vec_a.transform(a), vec_b.transform(b)
+    assert Xa.cardinalities == Xb.cardinalities
+    assert Xa.vocabulary_fingerprint != Xb.vocabulary_fingerprint
+    y = np.arange(40) % 2
+    clf = LSTMSequenceClassifier(hidden_size=4, max_epochs=1, random_state=0)
+    clf.fit(Xa, y)
+    clf.predict(Xa[:5])  # the same encoding is fine, also after row indexing
+    with pytest.raises(ValueError, match="other vocabularies"):
+        clf.predict(Xb)
