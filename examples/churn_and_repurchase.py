@@ -198,7 +198,9 @@ print(table.drop(columns="std").set_index(["task", "model"]).to_string())
 # %%
 # Plot
 # ----
-out_dir = Path(__file__).resolve().parent / "output"
+# sphinx-gallery runs the examples from their folder, without __file__
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+out_dir = HERE / "output"
 out_dir.mkdir(exist_ok=True)
 try:
     import matplotlib

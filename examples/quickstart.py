@@ -7,8 +7,9 @@ the synthetic e-commerce log that ships with seqestimators. The target
 ``will_buy`` depends on the *order* of a user's events, which counts of event
 types cannot see.
 
-Run it with ``python examples/quickstart.py``; it prints a results table and
-saves the training curves to ``examples/output/quickstart_curves.png``.
+Run it with ``python examples/quickstart.py [n_users]`` (default 4000); it
+prints a results table and saves the training curves to
+``examples/output/quickstart_curves.png``.
 """
 
 # %%
@@ -32,7 +33,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from seqestimators import LSTMSequenceClassifier, SequenceVectorizer, to_sequences
 from seqestimators.datasets import make_event_log
 
-N_USERS = 4000
+N_USERS = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
 events, targets = make_event_log(n_users=N_USERS, random_state=0)
 sequences = to_sequences(events, by="user_id", order_by="timestamp",
                          columns=["timestamp", "event_type", "category", "price"])
@@ -101,7 +102,9 @@ print(f"\nOne fit: {clf.n_iter_} epochs in {time.perf_counter() - t0:.1f} s, "
       f"best epoch {clf.best_epoch_}, held-out accuracy "
       f"{lstm.score(X_test, y_test):.3f}")
 
-out_dir = Path(__file__).resolve().parent / "output"
+# sphinx-gallery runs the examples from their folder, without __file__
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+out_dir = HERE / "output"
 out_dir.mkdir(exist_ok=True)
 try:
     import matplotlib

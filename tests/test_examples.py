@@ -1,5 +1,6 @@
 """The examples run end to end (on a small log) and print what they promise."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,9 @@ def test_churn_and_repurchase_example_runs(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(script), "400"], capture_output=True, text=True,
         timeout=600, check=False,
+        # one torch thread: the suite may share the cores with other work,
+        # where oversubscribed threads are many times slower
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout

@@ -18,6 +18,7 @@ of memory says which setting to lower (``_memory``; docs/reliability.md).
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import warnings
 from numbers import Real
@@ -33,7 +34,7 @@ from skorch.callbacks import GradientNormClipping
 from skorch.helper import predefined_split
 
 from ..data._ragged import RaggedSequences, pad_rows
-from ..nn import SequenceNet
+from ..nn import POOLINGS, SequenceNet, parse_pooling
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._cpu import cpu_runtime
 from ..utils._doc_link import DocLinkMixin
@@ -110,6 +111,14 @@ def _positive_int():
     return IntNotBool(1, None, closed="left")
 
 
+#: every pooling spec given as a string: one view or several joined by "+"
+POOLING_NAMES = {
+    "+".join(names)
+    for r in range(1, len(POOLINGS) + 1)
+    for names in itertools.permutations(POOLINGS, r)
+}
+
+
 class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
     """Shared parameters, validation, training and prediction."""
 
@@ -120,8 +129,12 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         "cell": [StrOptions({"lstm", "gru"})],
         "embedding_dim": [_positive_int(), StrOptions({"auto"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "pooling": [StrOptions({"last", "mean", "max", "attention"})],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "pooling": [StrOptions(POOLING_NAMES), tuple],
+        "bag_pooling": [StrOptions(POOLING_NAMES), tuple, None],
+        "wide": ["boolean"],
+        "wide_alpha": [Interval(Real, 0, None, closed="left")],
+        "wide_ngrams": [_positive_int()],
+        "lr": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [_positive_int(), StrOptions({"auto"})],
@@ -148,8 +161,12 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         cell="lstm",
         embedding_dim="auto",
         dropout=0.1,
-        pooling="last",
-        lr=3e-3,
+        pooling="last+mean+max",
+        bag_pooling="mean+max",
+        wide=True,
+        wide_alpha=1.0,
+        wide_ngrams=1,
+        lr="auto",
         optimizer="adam",
         weight_decay=0.0,
         batch_size="auto",
@@ -173,6 +190,10 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         self.embedding_dim = embedding_dim
         self.dropout = dropout
         self.pooling = pooling
+        self.bag_pooling = bag_pooling
+        self.wide = wide
+        self.wide_alpha = wide_alpha
+        self.wide_ngrams = wide_ngrams
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
@@ -197,6 +218,10 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
 
     def _n_outputs(self) -> int:  # pragma: no cover
         raise NotImplementedError
+
+    def _default_lr(self) -> float:
+        """The learning rate of ``lr="auto"``."""
+        return 3e-3
 
     #: loss of the skorch net (its kwargs come from ``_criterion_kwargs``)
     _criterion_class: type = torch.nn.Module
@@ -293,7 +318,8 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
 
     @staticmethod
     def _architecture(module_kwargs: dict) -> dict:
-        keys = [k if k != "embedding_dim" else "embedding_dims" for k in ARCHITECTURE]
+        renamed = {"embedding_dim": "embedding_dims", "bag_pooling": "bag"}
+        keys = [renamed.get(k, k) for k in ARCHITECTURE]
         return {k: module_kwargs[k] for k in keys if k in module_kwargs}
 
     def _draw_seed(self) -> int:
@@ -342,11 +368,19 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             rows, test_size=n_valid, stratify=stratify, random_state=self._seed
         )
 
-    def _module_kwargs(self, sig: dict | None = None) -> dict:
+    def _module_kwargs(
+        self, sig: dict | None = None, n_train: int | None = None
+    ) -> dict:
         """Keyword arguments of :class:`SequenceNet` for the fitted input
-        (Python scalars, also for parameters given as numpy scalars)."""
+        (Python scalars, also for parameters given as numpy scalars).
+
+        ``n_train`` (training sequences) sets the wide path's L2 penalty:
+        ``wide_alpha / n_train`` on the mean loss is the penalty of a
+        LogisticRegression with ``C = 1 / wide_alpha`` on the summed loss."""
         sig = self.input_signature_ if sig is None else sig
         p = python_params(self)
+        pooling = parse_pooling(p["pooling"])
+        bag = None if p["bag_pooling"] is None else parse_pooling(p["bag_pooling"])
         if p["embedding_dim"] == "auto":
             emb = [auto_embedding_dim(c) for c in sig["cardinalities"]]
         else:
@@ -362,8 +396,12 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             "bidirectional": bool(p["bidirectional"]),
             "cell": p["cell"],
             "dropout": float(p["dropout"]),
-            "pooling": p["pooling"],
+            "pooling": "+".join(pooling),
             "n_outputs": self._n_outputs(),
+            "bag": None if bag is None else "+".join(bag),
+            "wide": bool(p["wide"]) and sig["n_categorical"] > 0,
+            "wide_l2": float(p["wide_alpha"]) / max(1, n_train or 1),
+            "wide_ngrams": int(p["wide_ngrams"]),
         }
 
     def _training_settings(self) -> dict:
@@ -375,7 +413,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             "optimizer": _OPTIMIZERS.get(optimizer, optimizer)
             if isinstance(optimizer, str)
             else optimizer,
-            "lr": float(p["lr"]),
+            "lr": self._default_lr() if p["lr"] == "auto" else float(p["lr"]),
             "weight_decay": float(p["weight_decay"]),
             "batch_size": int(self.batch_size_),
             "n_iter_no_change": p["n_iter_no_change"],
@@ -523,7 +561,9 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
                 else int(self.batch_size)
             )
             self.net_ = self._build_net(
-                self._module_kwargs(), self._criterion_kwargs(train_ds.y), valid_ds
+                self._module_kwargs(n_train=len(train_ds)),
+                self._criterion_kwargs(train_ds.y),
+                valid_ds,
             )
             self.net_.initialize()
             self._init_output(self.net_.module_, y_enc)

@@ -37,29 +37,41 @@ _RNG_LOCK = threading.Lock()
 
 def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
     """Initialize every parameter of ``module`` from ``generator``, with the
-    schemes of torch's ``reset_parameters`` (Linear, Embedding, LSTM, GRU)."""
+    schemes of torch's ``reset_parameters`` (Linear, Embedding, LSTM, GRU,
+    LayerNorm). A module of ours with parameters of its own defines
+    ``init_parameters(generator)`` and returns the parameters it set (the wide
+    weights start at zero, for instance); they are not touched again."""
+    done: set[int] = set()
     with torch.no_grad():
         for sub in module.modules():
-            if isinstance(sub, nn.Linear):
-                nn.init.kaiming_uniform_(
-                    sub.weight, a=math.sqrt(5), generator=generator
-                )
-                if sub.bias is not None:
-                    bound = 1 / math.sqrt(sub.in_features) if sub.in_features else 0
-                    nn.init.uniform_(sub.bias, -bound, bound, generator=generator)
-            elif isinstance(sub, nn.Embedding):
-                nn.init.normal_(sub.weight, generator=generator)
-                if sub.padding_idx is not None:
-                    sub.weight[sub.padding_idx].fill_(0)
-            elif isinstance(sub, nn.RNNBase):
-                bound = 1 / math.sqrt(sub.hidden_size)
-                for weight in sub.parameters():
-                    nn.init.uniform_(weight, -bound, bound, generator=generator)
-            elif any(True for _ in sub.parameters(recurse=False)):
-                raise TypeError(
-                    f"init_parameters does not know how to initialize "
-                    f"{type(sub).__name__}."
-                )
+            if hasattr(sub, "init_parameters"):
+                done.update(id(p) for p in sub.init_parameters(generator))
+            own = [p for p in sub.parameters(recurse=False) if id(p) not in done]
+            if own:
+                _init_standard(sub, generator)
+
+
+def _init_standard(sub: nn.Module, generator: torch.Generator) -> None:
+    if isinstance(sub, nn.Linear):
+        nn.init.kaiming_uniform_(sub.weight, a=math.sqrt(5), generator=generator)
+        if sub.bias is not None:
+            bound = 1 / math.sqrt(sub.in_features) if sub.in_features else 0
+            nn.init.uniform_(sub.bias, -bound, bound, generator=generator)
+    elif isinstance(sub, nn.Embedding):
+        nn.init.normal_(sub.weight, generator=generator)
+        if sub.padding_idx is not None:
+            sub.weight[sub.padding_idx].fill_(0)
+    elif isinstance(sub, nn.RNNBase):
+        bound = 1 / math.sqrt(sub.hidden_size)
+        for weight in sub.parameters():
+            nn.init.uniform_(weight, -bound, bound, generator=generator)
+    elif isinstance(sub, nn.LayerNorm):
+        nn.init.ones_(sub.weight)
+        nn.init.zeros_(sub.bias)
+    else:
+        raise TypeError(
+            f"init_parameters does not know how to initialize {type(sub).__name__}."
+        )
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:

@@ -103,6 +103,13 @@ class NextEventNet(nn.Module):
         self.output_embedding = None if tie_weights else nn.Embedding(n_items, dim)
         self.item_bias = nn.Parameter(torch.zeros(n_items))
 
+    def init_parameters(self, generator=None) -> list[nn.Parameter]:
+        """Zero the item bias (the submodules initialize their own weights);
+        returns the parameters set."""
+        with torch.no_grad():
+            self.item_bias.zero_()
+        return [self.item_bias]
+
     @property
     def item_table(self) -> torch.Tensor:
         """``(n_items, dim)`` embeddings the queries are scored against."""

@@ -116,6 +116,15 @@ class WideEvents(nn.Module):
         if self.ngrams > 1:
             self.ngram_weights = nn.Parameter(torch.zeros(int(buckets), n_outputs))
 
+    def init_parameters(self, generator=None) -> list[nn.Parameter]:
+        """Set every wide weight to zero (the path starts as no model at
+        all); returns the parameters set. ``generator`` is not needed."""
+        params = list(self.parameters())
+        with torch.no_grad():
+            for p in params:
+                p.zero_()
+        return params
+
     def forward(self, categorical: torch.Tensor, lengths: torch.Tensor):
         mask = padding_mask(lengths, categorical.shape[1])
         ids = categorical.masked_fill(~mask.unsqueeze(-1), 0)

@@ -111,7 +111,7 @@ def created(numeric, tmp_path_factory):
         (dict(estimator=small_clf(max_epochs=2)), "fixed parameters",
          "fixed parameter 'max_epochs': stored 1, now 2"),
         (dict(estimator=small_clf(pooling="mean")), "fixed parameters",
-         "fixed parameter 'pooling': stored 'last', now 'mean'"),
+         "fixed parameter 'pooling': stored 'last+mean+max', now 'mean'"),
         (dict(estimator=LSTMSequenceRegressor(hidden_size=4, max_epochs=1,
                                               n_iter_no_change=20,
                                               random_state=0)),

@@ -262,20 +262,6 @@ def test_regression_losses_round_trip(name, request, tmp_path):
         assert (loaded.predict(X) >= 0).all()
 
 
-def test_regressor_file_without_a_loss_loads_as_squared_error(regressor, tmp_path):
-    """Files written before the ``loss`` parameter existed lack it (and the
-    fitted ``_loss``); they were trained with the squared error."""
-    reg, X = regressor
-    _, path = _round_trip(reg, tmp_path)
-    doc = _doc(path)
-    del doc["object"]["params"]["loss"]
-    del doc["object"]["attributes"]["_loss"]
-    loaded = load(_rewrite(path, doc=doc))
-    assert loaded.loss == "squared_error"
-    assert isinstance(loaded.net_.criterion_, torch.nn.MSELoss)
-    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
-
-
 @pytest.mark.parametrize(
     "model",
     [
