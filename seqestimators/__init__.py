@@ -33,6 +33,8 @@ _LAZY = {
     "SequenceVectorizer": "preprocessing",
     "LSTMSequenceClassifier": "neural_network",
     "LSTMSequenceRegressor": "neural_network",
+    "LSTMSequenceRecommender": "neural_network",
+    "TransformerSequenceRecommender": "neural_network",
     "ModelFileError": "persistence",
     "load": "persistence",
     "save": "persistence",

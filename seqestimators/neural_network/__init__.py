@@ -1,6 +1,8 @@
 """scikit-learn estimators wrapping a skorch net around the torch models."""
 
 from ._classifier import LSTMSequenceClassifier
+from ._recommender import LSTMSequenceRecommender, TransformerSequenceRecommender
 from ._regressor import LSTMSequenceRegressor
 
-__all__ = ["LSTMSequenceClassifier", "LSTMSequenceRegressor"]
+__all__ = ["LSTMSequenceClassifier", "LSTMSequenceRegressor",
+           "LSTMSequenceRecommender", "TransformerSequenceRecommender"]
