@@ -10,13 +10,12 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 from skorch.callbacks import Callback
 
 from ..data._ragged import RaggedSequences
-from ..utils._compat import HasMethods, Interval
+from ..utils._compat import HasMethods
+from ..utils._validation import Int
 
 __all__ = [
     "ARCHITECTURE",
@@ -35,15 +34,9 @@ ARCHITECTURE = (
 )
 
 
-class IntNotBool(Interval):
-    """``Interval(Integral, ...)`` that refuses ``True``/``False`` (bool is an
-    int subclass, so ``max_epochs=True`` would otherwise mean 1 epoch)."""
-
-    def __init__(self, left, right, *, closed):
-        super().__init__(Integral, left, right, closed=closed)
-
-    def is_satisfied_by(self, val):
-        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
+#: integer constraint that refuses bools (``max_epochs=True`` is not 1 epoch):
+#: the library's one integer rule, :func:`seqestimators.utils._validation.Int`
+IntNotBool = Int
 
 
 class CallbackList(HasMethods):
