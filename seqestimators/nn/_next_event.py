@@ -104,11 +104,20 @@ class NextEventNet(nn.Module):
         self.item_bias = nn.Parameter(torch.zeros(n_items))
 
     def init_parameters(self, generator=None) -> list[nn.Parameter]:
-        """Zero the item bias (the submodules initialize their own weights);
-        returns the parameters set."""
+        """Draw every embedding (inputs, output table, positions) with standard
+        deviation ``dim ** -0.5`` (so the first scores, dot products with the
+        item table, are of order one; padding rows stay zero) and zero the
+        item bias; returns the parameters set. The other layers keep torch's
+        schemes."""
+        tables = [m for m in self.modules() if isinstance(m, nn.Embedding)]
         with torch.no_grad():
+            for emb in tables:
+                nn.init.normal_(emb.weight, std=emb.embedding_dim**-0.5,
+                                generator=generator)
+                if emb.padding_idx is not None:
+                    emb.weight[emb.padding_idx].fill_(0)
             self.item_bias.zero_()
-        return [self.item_bias]
+        return [*(emb.weight for emb in tables), self.item_bias]
 
     @property
     def item_table(self) -> torch.Tensor:
