@@ -33,7 +33,7 @@ from ..nn._next_event import N_RESERVED_IDS, NextEventNet
 from ..preprocessing import SequenceVectorizer
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._cpu import cpu_runtime
-from ._base import _OPTIMIZERS, PREDICT_BATCH_SIZE, auto_embedding_dim
+from ._base import _OPTIMIZERS, PREDICT_BATCH_SIZE, _positive_int, auto_embedding_dim
 from ._batching import BucketBatchIterator, SequenceDataset, cut_batches
 from ._callbacks import IdleEarlyStopping, TrainingGuard, progress_bar
 from ._inputs import as_ragged, describe_input
@@ -46,10 +46,6 @@ __all__ = ["LSTMSequenceRecommender", "TransformerSequenceRecommender"]
 
 #: catalogues up to this size use the full softmax under ``loss="auto"``
 MAX_FULL_SOFTMAX_ITEMS = 100_000
-
-
-def _positive_int():
-    return IntNotBool(1, None, closed="left")
 
 
 class _BaseSequenceRecommender(BaseEstimator):
