@@ -67,7 +67,7 @@ def library_fit(X, y, epochs=EPOCHS, architecture=PLAIN):
         early_stopping=False, dropout=0.0, clip_grad_norm=None, random_state=0,
         **architecture,
     ).fit(X, y)
-    return float(clf.history_[-1, "dur"])
+    return float(clf.history_["dur"].iloc[-1])
 
 
 def make_net(vocab):

@@ -91,8 +91,8 @@ print(table.to_string())
 # %%
 # Training curves
 # ---------------
-# The fitted classifier keeps skorch's history: train and validation loss per
-# epoch, and the epoch whose weights were restored.
+# ``history_`` is a DataFrame, one row per epoch: train and validation loss,
+# validation accuracy, and ``best``, the epoch whose weights were restored.
 X_train, X_test, y_train, y_test = train_test_split(
     sequences, y, test_size=0.25, stratify=y, random_state=0)
 t0 = time.perf_counter()
@@ -101,6 +101,10 @@ clf = lstm[-1]
 print(f"\nOne fit: {clf.n_iter_} epochs in {time.perf_counter() - t0:.1f} s, "
       f"best epoch {clf.best_epoch_}, held-out accuracy "
       f"{lstm.score(X_test, y_test):.3f}")
+history = clf.history_[["epoch", "train_loss", "valid_loss", "valid_score", "best"]]
+# the restored epoch and the last one
+print(history[history["best"] | (history["epoch"] == clf.n_iter_)]
+      .round(3).to_string(index=False))
 
 # sphinx-gallery runs the examples from their folder, without __file__
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
@@ -110,17 +114,12 @@ try:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError:  # pragma: no cover - plotting is optional
+except ImportError:  # pragma: no cover - plotting is optional (the plot extra)
     sys.exit(0)
-fig, ax = plt.subplots(figsize=(6, 3.5))
-epochs = clf.history_[:, "epoch"]
-ax.plot(epochs, clf.history_[:, "train_loss"], label="train loss")
-ax.plot(epochs, clf.history_[:, "valid_loss"], label="validation loss")
-ax.axvline(clf.best_epoch_, color="grey", ls="--", label="restored epoch")
-ax.set_xlabel("epoch")
+from seqestimators import plot_training_history  # noqa: E402
+
+ax = plot_training_history(lstm)  # the pipeline's last step
 ax.set_ylabel("cross-entropy")
-ax.legend()
-fig.tight_layout()
-fig.savefig(out_dir / "quickstart_curves.png", dpi=120)
+ax.figure.tight_layout()
+ax.figure.savefig(out_dir / "quickstart_curves.png", dpi=120)
 print(f"saved {out_dir / 'quickstart_curves.png'}")

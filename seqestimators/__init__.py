@@ -10,7 +10,10 @@ The package is organized by concept, as scikit-learn is:
 - :mod:`seqestimators.model_selection` -- tuning with Optuna (also importable
   as :mod:`seqestimators.tuning`);
 - :mod:`seqestimators.metrics`, :mod:`seqestimators.datasets`,
-  :mod:`seqestimators.persistence`.
+  :mod:`seqestimators.persistence`;
+- :mod:`seqestimators.pipeline` (``SequencePipeline``, with ``predict_topk``),
+  :mod:`seqestimators.inspection` (permutation importance per channel),
+  :mod:`seqestimators.plotting` (training curves; matplotlib).
 
 Every public name is re-exported here. The names are resolved lazily, so
 ``from seqestimators import to_sequences`` does not import torch or skorch.
@@ -34,20 +37,29 @@ _LAZY = {
     "LSTMSequenceClassifier": "neural_network",
     "LSTMSequenceRegressor": "neural_network",
     "LSTMSequenceRecommender": "neural_network",
+    "TransformerSequenceClassifier": "neural_network",
+    "TransformerSequenceRegressor": "neural_network",
     "TransformerSequenceRecommender": "neural_network",
     "ModelFileError": "persistence",
     "load": "persistence",
     "save": "persistence",
+    "permutation_importance": "inspection",
+    "plot_training_history": "plotting",
+    "SequencePipeline": "pipeline",
+    "make_sequence_pipeline": "pipeline",
 }
 
 _SUBMODULES = {
     "data",
     "datasets",
+    "inspection",
     "metrics",
     "model_selection",
     "neural_network",
     "nn",
     "persistence",
+    "pipeline",
+    "plotting",
     "preprocessing",
     "tuning",
     "utils",

@@ -7,12 +7,18 @@ import pickle
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.utils import estimator_html_repr
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from seqestimators import LSTMSequenceClassifier, LSTMSequenceRegressor
+from seqestimators import (
+    LSTMSequenceClassifier,
+    LSTMSequenceRegressor,
+    TransformerSequenceClassifier,
+    TransformerSequenceRegressor,
+)
 
 # Small settings that still fit scikit-learn's toy problems with a margin:
 # check_classifiers_train wants accuracy > 0.83 (these reach 0.93-0.95 over
@@ -45,6 +51,20 @@ POISSON_REGRESSOR = clone(REGRESSOR).set_params(
     loss="poisson", pooling="last", bag_pooling=None
 )
 
+# The Transformer estimators with one block of two heads; the default
+# architecture otherwise (pooled views, bag and wide paths). Over seeds 0-3
+# they reach accuracy 0.92-0.95 and R² 0.61-0.82 on the toy problems. One
+# thread: several threads competing with other load made single checks 10x
+# slower.
+TRANSFORMER = dict(hidden_size=16, num_layers=1, num_heads=2, n_threads=1)
+TRANSFORMER_CLASSIFIER = TransformerSequenceClassifier(
+    max_epochs=20, n_iter_no_change=5, lr=1e-2, random_state=0, **TRANSFORMER
+)
+TRANSFORMER_REGRESSOR = TransformerSequenceRegressor(
+    max_epochs=15, lr=1e-2, dropout=0.0, early_stopping=False, random_state=0,
+    **TRANSFORMER,
+)
+
 
 def _expected_failed_checks(estimator):
     if getattr(estimator, "loss", None) == "poisson":
@@ -58,7 +78,8 @@ def _expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [CLASSIFIER, REGRESSOR, POISSON_REGRESSOR],
+    [CLASSIFIER, REGRESSOR, POISSON_REGRESSOR, TRANSFORMER_CLASSIFIER,
+     TRANSFORMER_REGRESSOR],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
@@ -69,12 +90,15 @@ def test_sklearn_compatible_estimator(estimator, check):
 SMALL = dict(hidden_size=8, max_epochs=2, random_state=0)
 
 
-@pytest.fixture(scope="module", params=["classifier", "regressor"])
+@pytest.fixture(scope="module", params=["classifier", "regressor", "transformer"])
 def fitted(request):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40, 5, 2)).astype(np.float32)
     if request.param == "classifier":
         est = LSTMSequenceClassifier(bidirectional=True, pooling="attention", **SMALL)
+        y = np.where(X[:, -1, 0] > 0, "up", "down")
+    elif request.param == "transformer":
+        est = TransformerSequenceClassifier(num_heads=2, causal=True, **SMALL)
         y = np.where(X[:, -1, 0] > 0, "up", "down")
     else:
         est = LSTMSequenceRegressor(cell="gru", num_layers=2, **SMALL)
@@ -117,7 +141,7 @@ def test_pickle_round_trip(fitted):
     restored = pickle.loads(pickle.dumps(est))
     assert np.array_equal(_predictions(restored, X), _predictions(est, X))
     assert restored.n_iter_ == est.n_iter_
-    assert restored.history_[:, "train_loss"] == est.history_[:, "train_loss"]
+    pd.testing.assert_frame_equal(restored.history_, est.history_)
 
 
 def test_joblib_round_trip(fitted):

@@ -38,7 +38,7 @@ API_MODULES = [
 ]
 USER_GUIDE = [
     "index", "time_features", "tuning", "performance", "reliability",
-    "defaults", "design",
+    "inspection", "defaults", "design",
 ]
 BUILD_OUTPUTS = ("_build", "generated", "auto_examples", "api.rst",
                  "sg_execution_times.rst", "screenshots")

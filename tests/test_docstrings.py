@@ -63,11 +63,15 @@ def _documented_parameters(section: str) -> list[str]:
 def _signature_parameters(obj) -> list[str]:
     target = obj.__init__ if inspect.isclass(obj) else obj
     params = inspect.signature(target).parameters.values()
+    # a ``**kwargs`` of the object's own signature is documented as such; an
+    # inherited catch-all (nn.Module, Exception) is not the object's
+    own = not inspect.isclass(obj) or "__init__" in vars(obj)
     return [
         p.name
         for p in params
         if p.name not in ("self", "cls")
-        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and p.kind != p.VAR_POSITIONAL
+        and (own or p.kind != p.VAR_KEYWORD)
     ]
 
 

@@ -30,6 +30,8 @@ from seqestimators import (
     LSTMSequenceClassifier,
     LSTMSequenceRegressor,
     SequenceVectorizer,
+    TransformerSequenceClassifier,
+    TransformerSequenceRegressor,
 )
 
 try:
@@ -46,9 +48,18 @@ def _lstm_defaults(task: Task, seed: int):
                          LSTMSequenceClassifier(random_state=seed))
 
 
+def _transformer_defaults(task: Task, seed: int):
+    if task.kind == "count":
+        return make_pipeline(SequenceVectorizer(),
+                             TransformerSequenceRegressor(random_state=seed))
+    return make_pipeline(SequenceVectorizer(),
+                         TransformerSequenceClassifier(random_state=seed))
+
+
 #: name -> (task, seed) -> unfitted estimator taking ``task.X``
 LIBRARY_MODELS: dict[str, Callable] = {
     "LSTM (defaults)": _lstm_defaults,
+    "Transformer (defaults)": _transformer_defaults,
 }
 
 

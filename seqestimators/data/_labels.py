@@ -123,7 +123,7 @@ def _check_label_columns(events: pd.DataFrame, target_event, value) -> None:
     prefer_skip_nested_validation=True,
 )
 def make_window_labels(
-    events: pd.DataFrame,
+    events,
     cutoff,
     horizon,
     *,
@@ -137,8 +137,10 @@ def make_window_labels(
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        Long event log, one row per event. Not modified.
+    events : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
+        Long event log, one row per event: a pandas or polars DataFrame, a
+        pyarrow Table, RecordBatch or Dataset, or the path of a Parquet file
+        (see :func:`to_sequences`). Not modified.
     cutoff : time or list of times
         Where to cut: datetimes (or strings such as ``"2024-03-01"``) for
         datetime times, numbers for numeric times. Several cutoffs (rolling
@@ -198,7 +200,7 @@ def make_window_labels(
     >>> history["event_type"].tolist()
     [['view'], ['view', 'view']]
     """
-    _check_frame(events)
+    events = _check_frame(events)
     _check_columns(events, [by, order_by], "Columns")
     _check_label_columns(events, target_event, value)
     times = _time_key(events, order_by, caller="make_window_labels")

@@ -16,7 +16,7 @@ __all__ = ["leave_last_out"]
 
 @validate_params(
     {
-        "sequences": [pd.DataFrame],
+        "sequences": "no_validation",
         "target": [str],
         "n_last": [Int(1)],
         "min_history": [Int(1)],
@@ -24,7 +24,7 @@ __all__ = ["leave_last_out"]
     prefer_skip_nested_validation=True,
 )
 def leave_last_out(
-    sequences: pd.DataFrame,
+    sequences,
     target: str,
     *,
     n_last: int = 1,
@@ -38,8 +38,11 @@ def leave_last_out(
 
     Parameters
     ----------
-    sequences : pandas.DataFrame
-        Sequence frame (see :func:`to_sequences`). Not modified.
+    sequences : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
+        Sequence frame (see :func:`to_sequences`), as a pandas or polars
+        DataFrame, a pyarrow Table, RecordBatch or Dataset, or the path of a
+        Parquet file; polars and Arrow frames without a pandas index are
+        indexed by row position. Not modified.
     target : str
         List column whose held-out value is the label (e.g. ``"item_id"``).
     n_last : int, default=1
@@ -69,7 +72,7 @@ def leave_last_out(
     ([['a', 'b'], ['e']], ['c', 'f'])
     """
     name = "leave_last_out"
-    check_sequence_frame(sequences, caller=name)
+    sequences = check_sequence_frame(sequences, caller=name)
     if target not in sequences.columns:
         raise ValueError(
             f"target column {target!r} is not in the sequence frame; columns are "

@@ -28,7 +28,7 @@ __all__ = ["make_next_event_samples"]
     prefer_skip_nested_validation=True,
 )
 def make_next_event_samples(
-    sequences: pd.DataFrame,
+    sequences,
     target: str,
     *,
     min_prefix: int = 1,
@@ -43,8 +43,11 @@ def make_next_event_samples(
 
     Parameters
     ----------
-    sequences : pandas.DataFrame
-        Sequence frame (see :func:`to_sequences`). Not modified.
+    sequences : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
+        Sequence frame (see :func:`to_sequences`), as a pandas or polars
+        DataFrame, a pyarrow Table, RecordBatch or Dataset, or the path of a
+        Parquet file; polars and Arrow frames without a pandas index are
+        indexed by row position. Not modified.
     target : str
         List column whose next value is the label (e.g. ``"event_type"``).
     min_prefix : int, default=1
@@ -81,7 +84,7 @@ def make_next_event_samples(
     ([['view'], ['view', 'cart']], ['cart', 'buy'])
     """
     name = "make_next_event_samples"
-    check_sequence_frame(sequences, caller=name)
+    sequences = check_sequence_frame(sequences, caller=name)
     cols = {c: read_list_column(sequences, c, caller=name) for c in sequences.columns}
     if target not in cols:
         raise ValueError(

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..utils._compat import validate_params
+from ._frames import as_pandas_frame
 from ._ops import entity_time_order
 from ._times import as_time, positive_duration
 
@@ -34,13 +35,12 @@ def _is_list_type(t: pa.DataType) -> bool:
     )
 
 
-def _check_frame(events, name: str = "events") -> None:
-    if not isinstance(events, pd.DataFrame):
-        raise TypeError(
-            f"{name} must be a pandas DataFrame; got {type(events).__name__} instead."
-        )
+def _check_frame(events, name: str = "events") -> pd.DataFrame:
+    """``events`` as a pandas frame (see :func:`as_pandas_frame`), not empty."""
+    events = as_pandas_frame(events, name=name)
     if events.shape[0] == 0:
         raise ValueError(f"{name} is empty (0 rows): at least one row is required.")
+    return events
 
 
 def _check_columns(frame: pd.DataFrame, columns, what: str) -> list[str]:
@@ -70,7 +70,7 @@ def _check_columns(frame: pd.DataFrame, columns, what: str) -> list[str]:
     prefer_skip_nested_validation=True,
 )
 def to_sequences(
-    events: pd.DataFrame,
+    events,
     by: str = "user_id",
     order_by: str | None = "timestamp",
     columns: Sequence[str] | None = None,
@@ -79,8 +79,10 @@ def to_sequences(
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        One row per event. Not modified.
+    events : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
+        One row per event: a pandas or polars DataFrame (a polars LazyFrame is
+        collected), a pyarrow Table, RecordBatch or Dataset, or the path of a
+        Parquet file. Not modified.
     by : str, default="user_id"
         Column identifying the entity (user, session) of each event. Its sorted
         unique values become the index of the result.
@@ -136,8 +138,15 @@ def to_sequences(
     ...                        "2024-01-01T10:00", "2024-01-01T10:00"]
     >>> to_sequences(events)["event"].tolist()
     [['view', 'cart'], ['view', 'buy']]
+
+    An Arrow table (or a polars DataFrame, or a Parquet file) goes straight in:
+
+    >>> import pyarrow as pa
+    >>> table = pa.table({"user_id": [2, 1, 1], "event": ["buy", "view", "cart"]})
+    >>> to_sequences(table, order_by=None)["event"].tolist()
+    [['view', 'cart'], ['buy']]
     """
-    _check_frame(events)
+    events = _check_frame(events)
     columns = _sequence_columns(events, by, order_by, columns)
     codes, uniques = _entity_codes(events, by)
     if order_by is None:
@@ -260,19 +269,22 @@ class ListColumn:
         return np.diff(self.offsets)
 
 
-def check_sequence_frame(X, *, caller: str) -> None:
-    """Raise a helpful error unless ``X`` looks like a sequence frame."""
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            f"{caller} expects a sequence frame: a pandas DataFrame with one row "
-            "per entity and list-valued columns (see seqestimators.to_sequences). "
-            f"Got {type(X).__name__} instead."
-        )
+def check_sequence_frame(X, *, caller: str) -> pd.DataFrame:
+    """``X`` as a pandas sequence frame (see :func:`as_pandas_frame`); a
+    helpful error unless it is a non-empty frame."""
+    X = as_pandas_frame(
+        X,
+        name="X",
+        what=f"{caller} expects a sequence frame (one row per entity, list-valued "
+        "columns) as",
+        hint="build one from an event log with seqestimators.to_sequences",
+    )
     if X.shape[0] == 0:
         raise ValueError(
             f"{caller} got an empty sequence frame (0 rows): at least one "
             "sequence is required."
         )
+    return X
 
 
 def read_list_column(frame: pd.DataFrame, name: str, *, caller: str) -> ListColumn:

@@ -31,7 +31,7 @@ __all__ = ["split_sessions"]
     prefer_skip_nested_validation=True,
 )
 def split_sessions(
-    events: pd.DataFrame,
+    events,
     gap="30min",
     *,
     by: str = "user_id",
@@ -48,8 +48,10 @@ def split_sessions(
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        Long event log. Not modified.
+    events : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
+        Long event log, one row per event: a pandas or polars DataFrame, a
+        pyarrow Table, RecordBatch or Dataset, or the path of a Parquet file
+        (see :func:`to_sequences`). Not modified.
     gap : str, timedelta or number, default="30min"
         Inactivity that ends a session. For datetime times a duration with its
         unit: ``"30min"``, ``"1h"`` or ``pd.Timedelta(minutes=30)``; a plain
@@ -64,7 +66,8 @@ def split_sessions(
     Returns
     -------
     sessions : pandas.DataFrame
-        ``events`` (same row order and index) plus the session id column.
+        ``events`` (same row order and index) plus the session id column; a
+        pandas frame whatever the type of ``events``.
 
     Examples
     --------
@@ -77,7 +80,7 @@ def split_sessions(
     >>> split_sessions(events, "30min")["session_id"].tolist()
     [0, 0, 1, 2]
     """
-    _check_frame(events)
+    events = _check_frame(events)
     _check_columns(events, [by, order_by], "Columns")
     if name in events.columns:
         raise ValueError(

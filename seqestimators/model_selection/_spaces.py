@@ -19,7 +19,12 @@ from optuna.trial import Trial
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from ..neural_network import LSTMSequenceClassifier, LSTMSequenceRegressor
+from ..neural_network import (
+    LSTMSequenceClassifier,
+    LSTMSequenceRegressor,
+    TransformerSequenceClassifier,
+    TransformerSequenceRegressor,
+)
 
 __all__ = ["default_search_space", "to_distributions"]
 
@@ -42,11 +47,28 @@ _LSTM_SPACE: dict[str, tuple] = {
     "cell": ("categorical", ["lstm", "gru"]),
 }
 
+#: widths and head counts are categorical: every width is a multiple of
+#: every head count (hidden_size must divide into num_heads)
+_TRANSFORMER_SPACE: dict[str, tuple] = {
+    "hidden_size": ("categorical", [32, 64, 128]),
+    "num_layers": ("int", 1, 3),
+    "num_heads": ("categorical", [1, 2, 4]),
+    "causal": ("categorical", [False, True]),
+    "dropout": ("float", 0.0, 0.3),
+    "lr": ("log-float", 1e-4, 1e-2),
+    "weight_decay": ("log-float", 1e-6, 1e-2),
+    "embedding_dim": ("categorical", ["auto", 8, 16, 32]),
+    "batch_size": ("categorical", ["auto", 32, 64, 128]),
+    "pooling": ("categorical", ["last+mean+max", "last", "mean", "attention"]),
+}
+
 #: default search space per estimator class, in the tuple form of
 #: :func:`to_distributions`
 DEFAULT_SEARCH_SPACES: dict[type, dict[str, tuple]] = {
     LSTMSequenceClassifier: _LSTM_SPACE,
     LSTMSequenceRegressor: _LSTM_SPACE,
+    TransformerSequenceClassifier: _TRANSFORMER_SPACE,
+    TransformerSequenceRegressor: _TRANSFORMER_SPACE,
 }
 
 
@@ -68,9 +90,9 @@ def default_search_space(estimator: BaseEstimator) -> dict[str, tuple]:
     ----------
     estimator : estimator or Pipeline
         An :class:`~seqestimators.LSTMSequenceClassifier`, an
-        :class:`~seqestimators.LSTMSequenceRegressor`, or a Pipeline ending
-        with one. For a Pipeline the names carry the final step's prefix
-        (``"clf__lr"``).
+        :class:`~seqestimators.LSTMSequenceRegressor`, their Transformer
+        counterparts, or a Pipeline ending with one. For a Pipeline the
+        names carry the final step's prefix (``"clf__lr"``).
 
     Returns
     -------

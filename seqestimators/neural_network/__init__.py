@@ -3,6 +3,8 @@
 from ._classifier import LSTMSequenceClassifier
 from ._recommender import LSTMSequenceRecommender, TransformerSequenceRecommender
 from ._regressor import LSTMSequenceRegressor
+from ._transformer import TransformerSequenceClassifier, TransformerSequenceRegressor
 
 __all__ = ["LSTMSequenceClassifier", "LSTMSequenceRegressor",
-           "LSTMSequenceRecommender", "TransformerSequenceRecommender"]
+           "LSTMSequenceRecommender", "TransformerSequenceClassifier",
+           "TransformerSequenceRegressor", "TransformerSequenceRecommender"]

@@ -30,11 +30,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import GradientNormClipping
 from skorch.helper import predefined_split
 
 from ..data._ragged import RaggedSequences, pad_rows
-from ..nn import POOLINGS, SequenceNet, parse_pooling
+from ..nn import POOLINGS, network_class, parse_pooling
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context
 from ..utils._cpu import cpu_runtime
 from ..utils._doc_link import DocLinkMixin
@@ -44,8 +43,15 @@ from ._batching import (
     cut_batches,
     length_sorted_order,
 )
-from ._callbacks import IdleEarlyStopping, TrainingGuard, ValidationScore, progress_bar
+from ._callbacks import (
+    IdleEarlyStopping,
+    MemberGradientClipping,
+    TrainingGuard,
+    ValidationScore,
+    progress_bar,
+)
 from ._inputs import as_ragged, describe_input
+from ._linear_start import start_from_linear_model
 from ._memory import (
     fit_memory_message,
     is_out_of_memory,
@@ -70,6 +76,7 @@ __all__ = [
     "PREDICT_EVENTS_FACTOR",
     "auto_batch_size",
     "auto_embedding_dim",
+    "auto_ensemble_size",
 ]
 
 _OPTIMIZERS = {
@@ -99,6 +106,16 @@ _PRIVATE_FITTED = ("_seed", "_label_encoder", "_y_ndim", "_loss")
 def auto_embedding_dim(cardinality: int) -> int:
     """Embedding size for a vocabulary: ``1.6 * n ** 0.56`` clipped to [4, 64]."""
     return int(min(64, max(4, round(1.6 * cardinality**0.56))))
+
+
+def auto_ensemble_size(n_train: int) -> int:
+    """Networks of ``ensemble_size="auto"``: 5 below 1,000 training
+    sequences, 3 below 5,000, then 1: on small data the seed-to-seed
+    variance is as large as the differences between models, and averaging a
+    few networks costs little there (docs/defaults.md)."""
+    if n_train < 1000:
+        return 5
+    return 3 if n_train < 5000 else 1
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -132,8 +149,9 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         "pooling": [StrOptions(POOLING_NAMES), tuple],
         "bag_pooling": [StrOptions(POOLING_NAMES), tuple, None],
         "wide": ["boolean"],
-        "wide_alpha": [Interval(Real, 0, None, closed="left")],
+        "wide_alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "wide_ngrams": [_positive_int()],
+        "ensemble_size": [_positive_int(), StrOptions({"auto"})],
         "lr": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -164,8 +182,9 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         pooling="last+mean+max",
         bag_pooling="mean+max",
         wide=True,
-        wide_alpha=1.0,
+        wide_alpha="auto",
         wide_ngrams=1,
+        ensemble_size=1,
         lr="auto",
         optimizer="adam",
         weight_decay=0.0,
@@ -194,6 +213,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         self.wide = wide
         self.wide_alpha = wide_alpha
         self.wide_ngrams = wide_ngrams
+        self.ensemble_size = ensemble_size
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
@@ -222,6 +242,16 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
     def _default_lr(self) -> float:
         """The learning rate of ``lr="auto"``."""
         return 3e-3
+
+    def _encoder_kwargs(self, p: dict) -> dict:
+        """The encoder's keyword arguments of SequenceNet, from the
+        parameters ``p`` (``python_params``)."""
+        return {
+            "hidden_size": p["hidden_size"],
+            "num_layers": p["num_layers"],
+            "bidirectional": bool(p["bidirectional"]),
+            "cell": p["cell"],
+        }
 
     #: loss of the skorch net (its kwargs come from ``_criterion_kwargs``)
     _criterion_class: type = torch.nn.Module
@@ -318,7 +348,8 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
 
     @staticmethod
     def _architecture(module_kwargs: dict) -> dict:
-        renamed = {"embedding_dim": "embedding_dims", "bag_pooling": "bag"}
+        renamed = {"embedding_dim": "embedding_dims", "bag_pooling": "bag",
+                   "ensemble_size": "n_members"}
         keys = [renamed.get(k, k) for k in ARCHITECTURE]
         return {k: module_kwargs[k] for k in keys if k in module_kwargs}
 
@@ -386,23 +417,44 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         else:
             emb = [p["embedding_dim"]] * sig["n_categorical"]
         n_numeric = sig["n_numeric"]
-        return {
+        kwargs = {
             "cardinalities": [int(c) for c in sig["cardinalities"]],
             "embedding_dims": emb,
             "n_numeric": n_numeric,
             "numeric_dim": max(8, n_numeric) if n_numeric else 0,
-            "hidden_size": p["hidden_size"],
-            "num_layers": p["num_layers"],
-            "bidirectional": bool(p["bidirectional"]),
-            "cell": p["cell"],
+            **self._encoder_kwargs(p),
             "dropout": float(p["dropout"]),
             "pooling": "+".join(pooling),
             "n_outputs": self._n_outputs(),
             "bag": None if bag is None else "+".join(bag),
-            "wide": bool(p["wide"]) and sig["n_categorical"] > 0,
-            "wide_l2": float(p["wide_alpha"]) / max(1, n_train or 1),
+            "wide": bool(p["wide"]),
+            "wide_numeric": True,
+            "wide_l2": self._wide_l2(p["wide_alpha"], n_train),
             "wide_ngrams": int(p["wide_ngrams"]),
         }
+        members = self._ensemble_size(n_train)
+        if members > 1:
+            kwargs.update(n_members=members, combine=self._combine)
+        return kwargs
+
+    @staticmethod
+    def _wide_l2(wide_alpha, n_train) -> float:
+        """The wide path's L2 on the mean loss for ``wide_alpha`` (for
+        "auto", ``1 / n_train`` until the linear start chooses one)."""
+        alpha = 1.0 if wide_alpha == "auto" else float(wide_alpha)
+        return alpha / max(1, n_train or 1)
+
+    #: how an ensemble's members are combined (see ``nn.combine_outputs``)
+    _combine = "mean"
+
+    def _ensemble_size(self, n_train: int | None) -> int:
+        """Networks fitted side by side: ``ensemble_size``, or for "auto"
+        the size for ``n_train`` training sequences (fitted value on refits)."""
+        if self.ensemble_size != "auto":
+            return int(self.ensemble_size)
+        if n_train is None:  # a warm start keeps the fitted network's size
+            return int(self.net_.get_params_for("module").get("n_members", 1))
+        return auto_ensemble_size(n_train)
 
     def _training_settings(self) -> dict:
         """The parameters a skorch net is built with besides the module: a
@@ -445,7 +497,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         ]
         if settings["clip_grad_norm"] is not None:
             callbacks.append(
-                ("clip_grad_norm", GradientNormClipping(settings["clip_grad_norm"]))
+                ("clip_grad_norm", MemberGradientClipping(settings["clip_grad_norm"]))
             )
         if settings["verbose"] >= 2:
             callbacks.append(("progress_bar", progress_bar()))
@@ -460,7 +512,8 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         self, module_kwargs: dict, criterion_kwargs: dict, valid_ds=None,
         batch_rng=None,
     ) -> SeededNet:
-        """The skorch net (not initialized) around ``SequenceNet(**module_kwargs)``.
+        """The skorch net (not initialized) around ``SequenceNet(**module_kwargs)``
+        (a :class:`~seqestimators.nn.SequenceEnsemble` of them for an ensemble).
 
         Needs only fitted attributes (``batch_size_``, ``device_``, ``_seed``),
         not training data, so :func:`seqestimators.load` rebuilds nets with it.
@@ -477,7 +530,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             batch_rng = np.random.default_rng(self._seed)
         max_events = self._max_batch_events(module_kwargs)
         net = SeededNet(
-            module=SequenceNet,
+            module=network_class(module_kwargs),
             seed=self._seed,
             **{f"module__{k}": v for k, v in module_kwargs.items()},
             criterion=self._criterion_class,
@@ -512,6 +565,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             module_kwargs = self.net_.get_params_for("module")
         hidden = int(module_kwargs["hidden_size"])
         per_event = 4 * hidden * (2 if module_kwargs["bidirectional"] else 1)
+        per_event *= int(module_kwargs.get("n_members", 1))
         return max(int(self.batch_size_), MAX_BATCH_FLOATS // per_event)
 
     def _continue_net(self, valid_ds) -> None:
@@ -545,6 +599,20 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         net.history = old.history
         self.net_ = net
 
+    def _start_from_linear_model(self, train_ds, valid_ds) -> None:
+        """Fit the wide path first and freeze it (``wide=True``); with
+        ``wide_alpha="auto"`` its penalty is chosen on ``valid_ds``."""
+        self.wide_alpha_ = None
+        if not self.wide:
+            return
+        auto = self.wide_alpha == "auto"
+        result = start_from_linear_model(
+            self.net_, train_ds, valid_ds if auto else None,
+            self._max_batch_events(),
+        )
+        if result:
+            self.wide_alpha_ = result["l2"] * len(train_ds)
+
     def _train(self, Xr, y_enc, *, incremental: bool, continuing: bool):
         use_valid = self.early_stopping and not incremental
         if use_valid:
@@ -567,6 +635,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             )
             self.net_.initialize()
             self._init_output(self.net_.module_, y_enc)
+            self._start_from_linear_model(train_ds, valid_ds)
         else:
             self._continue_net(valid_ds)
         # dropout of these epochs: from the seed and the epochs done so far
@@ -662,8 +731,9 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         self._record_history(False)
 
     def _record_history(self, used_valid: bool):
+        from ._history import history_frame
+
         history = self.net_.history
-        self.history_ = history
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         if used_valid and "valid_loss" in history[-1]:
@@ -682,6 +752,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = float(min(self.loss_curve_))
+        self.history_ = history_frame(history, self.best_epoch_)
 
     # -------------------------------------------------------- prediction
     def _forward(self, X) -> np.ndarray:

@@ -7,6 +7,8 @@
   last good epoch, and after training tells why it ended
   (:meth:`TrainingGuard.outcome`): completed, early stopping, a non-finite
   loss or an interrupt (Ctrl-C), with the weights to restore;
+- :class:`MemberGradientClipping` clips the gradient norm of each network of
+  an ensemble on its own (of the whole network otherwise);
 - :func:`progress_bar`, a text progress bar that works in any front end.
 """
 
@@ -21,6 +23,7 @@ from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 
 __all__ = [
     "IdleEarlyStopping",
+    "MemberGradientClipping",
     "Outcome",
     "TrainingGuard",
     "ValidationScore",
@@ -48,6 +51,21 @@ class ValidationScore(Callback):
             y_pred = torch.cat(self.y_pred_).numpy().astype(np.float64)
             net.history.record("valid_score", float(self.score_fn(y_true, y_pred)))
         self.y_pred_, self.y_true_ = [], []
+
+
+class MemberGradientClipping(Callback):
+    """Clip the gradient norm to ``max_norm`` after each backward pass, per
+    member of an ensemble (``module_.members``), so that each member is
+    clipped as it would be when fitted alone; the whole module otherwise."""
+
+    def __init__(self, max_norm: float):
+        self.max_norm = max_norm
+
+    def on_grad_computed(self, net, named_parameters=None, **kwargs):
+        members = getattr(net.module_, "members", None)
+        groups = [net.module_] if members is None else list(members)
+        for group in groups:
+            torch.nn.utils.clip_grad_norm_(group.parameters(), self.max_norm)
 
 
 class IdleEarlyStopping(EarlyStopping):

@@ -37,103 +37,12 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
-@fill_doc(score="accuracy", stratified=" (stratified)")
-class LSTMSequenceClassifier(ClassifierMixin, _BaseSequenceEstimator):
-    """Recurrent classifier of event sequences (LSTM or GRU).
-
-    Parameters
-    ----------
-    {parameters}
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    {attributes}
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from seqestimators import LSTMSequenceClassifier
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(60, 5, 1)).astype("float32")
-    >>> y = np.where(X[:, -1, 0] > 0, "up", "down")
-    >>> clf = LSTMSequenceClassifier(hidden_size=8, max_epochs=3, random_state=0)
-    >>> clf.fit(X, y).predict(X[:2]).shape
-    (2,)
-    >>> clf.classes_.tolist()
-    ['down', 'up']
-    """
-
-    _parameter_constraints: dict = {
-        **_BaseSequenceEstimator._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-    }
-
-    def __init__(
-        self,
-        *,
-        hidden_size=64,
-        num_layers=1,
-        bidirectional=False,
-        cell="lstm",
-        embedding_dim="auto",
-        dropout=0.1,
-        pooling="last+mean+max",
-        bag_pooling="mean+max",
-        wide=True,
-        wide_alpha=1.0,
-        wide_ngrams=1,
-        lr="auto",
-        optimizer="adam",
-        weight_decay=0.0,
-        batch_size="auto",
-        max_epochs=100,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        clip_grad_norm=1.0,
-        callbacks=None,
-        device="cpu",
-        n_threads=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        class_weight=None,
-    ):
-        super().__init__(
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            cell=cell,
-            embedding_dim=embedding_dim,
-            dropout=dropout,
-            pooling=pooling,
-            bag_pooling=bag_pooling,
-            wide=wide,
-            wide_alpha=wide_alpha,
-            wide_ngrams=wide_ngrams,
-            lr=lr,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            clip_grad_norm=clip_grad_norm,
-            callbacks=callbacks,
-            device=device,
-            n_threads=n_threads,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-        )
-        self.class_weight = class_weight
+class _SequenceClassifierMixin(ClassifierMixin):
+    """The classification side of the sequence classifiers: labels, class
+    weights, loss, ``partial_fit`` and the predict methods. Combined with
+    ``_BaseSequenceEstimator`` by LSTMSequenceClassifier and
+    TransformerSequenceClassifier, whose own parts are the parameters and
+    the encoder."""
 
     def _encode_targets(self, y, *, first, classes=None):
         name = type(self).__name__
@@ -176,6 +85,7 @@ class LSTMSequenceClassifier(ClassifierMixin, _BaseSequenceEstimator):
         return len(self.classes_)
 
     _criterion_class = torch.nn.CrossEntropyLoss
+    _combine = "mean_proba"
 
     def _criterion_kwargs(self, y_train):
         if self.class_weight is None:
@@ -249,8 +159,10 @@ class LSTMSequenceClassifier(ClassifierMixin, _BaseSequenceEstimator):
         -----
         The ranking uses the log-probabilities, so classes whose
         probabilities underflow to 0 in :meth:`predict_proba` are still
-        ordered. In a pipeline, call
-        ``pipe[-1].predict_topk(pipe[:-1].transform(X))``.
+        ordered. A :class:`~seqestimators.SequencePipeline` (built with
+        :func:`~seqestimators.make_sequence_pipeline`) has ``predict_topk``
+        itself: ``pipe.predict_topk(X, k=3)``; scikit-learn's ``Pipeline``
+        has not (call ``pipe[-1].predict_topk(pipe[:-1].transform(X))``).
 
         Examples
         --------
@@ -281,3 +193,104 @@ class LSTMSequenceClassifier(ClassifierMixin, _BaseSequenceEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = False
         return tags
+
+
+@fill_doc(score="accuracy", stratified=" (stratified)")
+class LSTMSequenceClassifier(_SequenceClassifierMixin, _BaseSequenceEstimator):
+    """Recurrent classifier of event sequences (LSTM or GRU).
+
+    Parameters
+    ----------
+    {parameters}
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    {attributes}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqestimators import LSTMSequenceClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 5, 1)).astype("float32")
+    >>> y = np.where(X[:, -1, 0] > 0, "up", "down")
+    >>> clf = LSTMSequenceClassifier(hidden_size=8, max_epochs=3, random_state=0)
+    >>> clf.fit(X, y).predict(X[:2]).shape
+    (2,)
+    >>> clf.classes_.tolist()
+    ['down', 'up']
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSequenceEstimator._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        cell="lstm",
+        embedding_dim="auto",
+        dropout=0.1,
+        pooling="last+mean+max",
+        bag_pooling="mean+max",
+        wide=True,
+        wide_alpha="auto",
+        wide_ngrams=1,
+        ensemble_size=1,
+        lr="auto",
+        optimizer="adam",
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        clip_grad_norm=1.0,
+        callbacks=None,
+        device="cpu",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        class_weight=None,
+    ):
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            cell=cell,
+            embedding_dim=embedding_dim,
+            dropout=dropout,
+            pooling=pooling,
+            bag_pooling=bag_pooling,
+            wide=wide,
+            wide_alpha=wide_alpha,
+            wide_ngrams=wide_ngrams,
+            ensemble_size=ensemble_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            clip_grad_norm=clip_grad_norm,
+            callbacks=callbacks,
+            device=device,
+            n_threads=n_threads,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.class_weight = class_weight

@@ -60,6 +60,14 @@ wide_ngrams : int, default=1
     The wide path also weighs hashed runs of 2 to ``wide_ngrams``
     consecutive ids (k-mers): try 3-6 for token sequences whose local
     patterns matter (DNA, text-like logs).""",
+    "ensemble_size": """\
+ensemble_size : int or "auto", default=1
+    Number of networks fitted side by side from different initializations
+    (one pass over the data, ``ensemble_size`` times the compute); the
+    prediction averages their probabilities (classifier), values or rates
+    (regressor). "auto": 5 below 1,000 training sequences, 3 below 5,000,
+    else 1. Averaging a few networks removes much of the seed-to-seed
+    variance of small data.""",
     "lr": """\
 lr : float or "auto", default="auto"
     Learning rate; "auto" is 3e-3 (1e-3 for the regressor's Poisson
@@ -134,9 +142,14 @@ _ATTRIBUTES = {
 net_ : skorch.NeuralNet
     The trained skorch net; ``net_.module_`` is the torch model.""",
     "history_": """\
-history_ : skorch.History
-    Per epoch: ``train_loss``, ``valid_loss``, ``valid_score``
-    ({score}), ``dur``; read it like ``history_[:, "valid_loss"]``.""",
+history_ : pandas.DataFrame
+    One row per epoch: ``epoch``, ``train_loss``, ``valid_loss``,
+    ``valid_score`` ({score}), ``dur`` (seconds), any other per-epoch value
+    recorded (e.g. ``lr``), and ``best`` (True on ``best_epoch_``). The
+    ``valid_*`` columns are always there, NaN for epochs trained without
+    validation data. Plot it with
+    :func:`~seqestimators.plot_training_history`; skorch's own record is
+    ``net_.history``.""",
     "n_iter_": """\
 n_iter_ : int
     Epochs trained.""",

@@ -36,6 +36,7 @@ from ..utils._cpu import cpu_runtime
 from ._base import _OPTIMIZERS, PREDICT_BATCH_SIZE, _positive_int, auto_embedding_dim
 from ._batching import BucketBatchIterator, SequenceDataset, cut_batches
 from ._callbacks import IdleEarlyStopping, TrainingGuard, progress_bar
+from ._history import history_frame
 from ._inputs import as_ragged, describe_input
 from ._next_event_data import event_cap, rank_last_steps, split_windows
 from ._recommender_doc import recommender_doc
@@ -348,7 +349,6 @@ class _BaseSequenceRecommender(BaseEstimator):
 
     def _record_history(self):
         history = self.net_.history
-        self.history_ = history
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         if self.early_stopping and len(history) and "valid_loss" in history[-1]:
@@ -360,6 +360,7 @@ class _BaseSequenceRecommender(BaseEstimator):
             self.validation_loss_curve_ = None
             self.best_epoch_ = len(history)
             self.best_loss_ = float(min(self.loss_curve_))
+        self.history_ = history_frame(history, self.best_epoch_, score=False)
 
     # --------------------------------------------------------- prediction
     def _topk_ids(self, Xr: RaggedSequences, k: int, exclude_seen: bool):

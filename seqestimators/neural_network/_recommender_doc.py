@@ -100,9 +100,12 @@ target_index_ : int
 net_ : skorch.NeuralNet
     The trained skorch net; ``net_.module_`` is the
     :class:`~seqestimators.nn.NextEventNet`.
-history_ : skorch.History
-    Per epoch: ``train_loss``, ``valid_loss`` (next-event cross-entropy),
-    ``dur``.
+history_ : pandas.DataFrame
+    One row per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (next-event
+    cross-entropy; NaN without early stopping), ``dur`` (seconds) and
+    ``best`` (True on ``best_epoch_``). Plot it with
+    :func:`~seqestimators.plot_training_history`; skorch's own record is
+    ``net_.history``.
 n_iter_ : int
     Epochs trained.
 loss_curve_ : list of float

@@ -26,138 +26,12 @@ _REGRESSION_LOSSES = {
 }
 
 
-@fill_doc(score="R²", stratified="")
-class LSTMSequenceRegressor(RegressorMixin, _BaseSequenceEstimator):
-    """Recurrent regressor of event sequences (LSTM or GRU).
-
-    Targets are standardized internally (except with ``loss="poisson"``) and
-    predictions returned in the original scale; 1-D and multi-output ``y``
-    are supported. The validation split of early stopping is not stratified;
-    ``valid_score`` is the R² on the validation data and ``valid_loss`` the
-    training loss on it (on the standardized scale; for "poisson" half the
-    mean Poisson deviance).
-
-    Parameters
-    ----------
-    loss : {{"auto", "squared_error", "absolute_error", "huber", "poisson"}}, \
-default="auto"
-        Training loss (the names of
-        :class:`~sklearn.ensemble.HistGradientBoostingRegressor`). "auto" is
-        "poisson" for counts (non-negative integer targets, not all zero) and
-        "squared_error" otherwise: on the count task of the real-data suite
-        the Poisson loss was clearly better (``docs/defaults.md``).
-        "squared_error" estimates the conditional mean, "absolute_error" the
-        conditional median. "huber" is squared for residuals up to 1 and
-        absolute beyond, measured on the standardized targets (``delta=1``):
-        robust to outliers in ``y``. These two standardize ``y`` robustly, by
-        its median and ``1.4826 * MAD`` (the standard deviation for normal
-        data; outliers cannot inflate it), so Huber's ``delta`` is about one
-        standard deviation of the bulk of ``y``.
-        "poisson" suits counts and rates: the network outputs a log-rate,
-        ``predict`` returns the rate ``exp(log_rate) >= 0``, targets are not
-        standardized and must be non-negative with ``sum(y) > 0`` (per
-        output) in ``fit``; the output bias starts at ``log(mean(y))``.
-        A warm start or ``partial_fit`` keeps the loss of the first fit.
-    {parameters}
-
-    Attributes
-    ----------
-    n_outputs_ : int
-        Number of targets.
-    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
-        Target standardization, ``(y - y_mean_) / y_scale_``: mean and
-        standard deviation of ``y`` for "squared_error", median and
-        ``1.4826 * MAD`` (the standard deviation where the MAD is 0) for
-        "huber" and "absolute_error", 0 and 1 for "poisson".
-    {attributes}
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from seqestimators import LSTMSequenceRegressor
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(60, 5)).astype("float32")
-    >>> y = X.sum(axis=1)
-    >>> reg = LSTMSequenceRegressor(hidden_size=8, max_epochs=3, random_state=0)
-    >>> reg.fit(X, y).predict(X[:2]).shape
-    (2,)
-
-    Counts with the Poisson loss predict non-negative rates:
-
-    >>> counts = rng.poisson(np.exp(0.3 * y))
-    >>> reg = LSTMSequenceRegressor(loss="poisson", hidden_size=4, max_epochs=1,
-    ...                             random_state=0).fit(X, counts)
-    >>> bool((reg.predict(X) >= 0).all())
-    True
-    """
-
-    _parameter_constraints: dict = {
-        **_BaseSequenceEstimator._parameter_constraints,
-        "loss": [StrOptions({"auto", *_REGRESSION_LOSSES})],
-    }
-
-    def __init__(
-        self,
-        *,
-        loss="auto",
-        hidden_size=64,
-        num_layers=1,
-        bidirectional=False,
-        cell="lstm",
-        embedding_dim="auto",
-        dropout=0.1,
-        pooling="last+mean+max",
-        bag_pooling="mean+max",
-        wide=True,
-        wide_alpha=1.0,
-        wide_ngrams=1,
-        lr="auto",
-        optimizer="adam",
-        weight_decay=0.0,
-        batch_size="auto",
-        max_epochs=100,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        clip_grad_norm=1.0,
-        callbacks=None,
-        device="cpu",
-        n_threads=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-    ):
-        super().__init__(
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            cell=cell,
-            embedding_dim=embedding_dim,
-            dropout=dropout,
-            pooling=pooling,
-            bag_pooling=bag_pooling,
-            wide=wide,
-            wide_alpha=wide_alpha,
-            wide_ngrams=wide_ngrams,
-            lr=lr,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            clip_grad_norm=clip_grad_norm,
-            callbacks=callbacks,
-            device=device,
-            n_threads=n_threads,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-        )
-        self.loss = loss
+class _SequenceRegressorMixin(RegressorMixin):
+    """The regression side of the sequence regressors: losses, target
+    standardization, ``partial_fit`` and ``predict``. Combined with
+    ``_BaseSequenceEstimator`` by LSTMSequenceRegressor and
+    TransformerSequenceRegressor, whose own parts are the parameters and the
+    encoder."""
 
     def _default_lr(self) -> float:
         # the log-rate output of the Poisson loss diverges at 3e-3 on long,
@@ -258,12 +132,19 @@ default="auto"
             return {"delta": 1.0}
         return {}
 
+    @property
+    def _combine(self):
+        # log-rates: the ensemble predicts the mean rate
+        return "mean_exp" if self._fitted_loss == "poisson" else "mean"
+
     def _init_output(self, module, y_enc):
         if self._fitted_loss != "poisson":
             return
         # start at the constant model: the mean rate of each output
+        bias = torch.as_tensor(np.log(y_enc.mean(axis=0)))
         with torch.no_grad():
-            module.head.bias.copy_(torch.as_tensor(np.log(y_enc.mean(axis=0))))
+            for member in getattr(module, "members", [module]):
+                member.head.bias.copy_(bias)
 
     def _valid_score(self, y_true, y_pred):
         if len(y_true) < 2:
@@ -301,6 +182,142 @@ default="auto"
         tags.target_tags.multi_output = True
         tags.target_tags.positive_only = self.loss == "poisson"
         return tags
+
+
+@fill_doc(score="R²", stratified="")
+class LSTMSequenceRegressor(_SequenceRegressorMixin, _BaseSequenceEstimator):
+    """Recurrent regressor of event sequences (LSTM or GRU).
+
+    Targets are standardized internally (except with ``loss="poisson"``) and
+    predictions returned in the original scale; 1-D and multi-output ``y``
+    are supported. The validation split of early stopping is not stratified;
+    ``valid_score`` is the R² on the validation data and ``valid_loss`` the
+    training loss on it (on the standardized scale; for "poisson" half the
+    mean Poisson deviance).
+
+    Parameters
+    ----------
+    loss : {{"auto", "squared_error", "absolute_error", "huber", "poisson"}}, \
+default="auto"
+        Training loss (the names of
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor`). "auto" is
+        "poisson" for counts (non-negative integer targets, not all zero) and
+        "squared_error" otherwise: on the count task of the real-data suite
+        the Poisson loss was clearly better (``docs/defaults.md``).
+        "squared_error" estimates the conditional mean, "absolute_error" the
+        conditional median. "huber" is squared for residuals up to 1 and
+        absolute beyond, measured on the standardized targets (``delta=1``):
+        robust to outliers in ``y``. These two standardize ``y`` robustly, by
+        its median and ``1.4826 * MAD`` (the standard deviation for normal
+        data; outliers cannot inflate it), so Huber's ``delta`` is about one
+        standard deviation of the bulk of ``y``.
+        "poisson" suits counts and rates: the network outputs a log-rate,
+        ``predict`` returns the rate ``exp(log_rate) >= 0``, targets are not
+        standardized and must be non-negative with ``sum(y) > 0`` (per
+        output) in ``fit``; the output bias starts at ``log(mean(y))``.
+        A warm start or ``partial_fit`` keeps the loss of the first fit.
+    {parameters}
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Target standardization, ``(y - y_mean_) / y_scale_``: mean and
+        standard deviation of ``y`` for "squared_error", median and
+        ``1.4826 * MAD`` (the standard deviation where the MAD is 0) for
+        "huber" and "absolute_error", 0 and 1 for "poisson".
+    {attributes}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqestimators import LSTMSequenceRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 5)).astype("float32")
+    >>> y = X.sum(axis=1)
+    >>> reg = LSTMSequenceRegressor(hidden_size=8, max_epochs=3, random_state=0)
+    >>> reg.fit(X, y).predict(X[:2]).shape
+    (2,)
+
+    Counts with the Poisson loss predict non-negative rates:
+
+    >>> counts = rng.poisson(np.exp(0.3 * y))
+    >>> reg = LSTMSequenceRegressor(loss="poisson", hidden_size=4, max_epochs=1,
+    ...                             random_state=0).fit(X, counts)
+    >>> bool((reg.predict(X) >= 0).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSequenceEstimator._parameter_constraints,
+        "loss": [StrOptions({"auto", *_REGRESSION_LOSSES})],
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="auto",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        cell="lstm",
+        embedding_dim="auto",
+        dropout=0.1,
+        pooling="last+mean+max",
+        bag_pooling="mean+max",
+        wide=True,
+        wide_alpha="auto",
+        wide_ngrams=1,
+        ensemble_size=1,
+        lr="auto",
+        optimizer="adam",
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        clip_grad_norm=1.0,
+        callbacks=None,
+        device="cpu",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        super().__init__(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            cell=cell,
+            embedding_dim=embedding_dim,
+            dropout=dropout,
+            pooling=pooling,
+            bag_pooling=bag_pooling,
+            wide=wide,
+            wide_alpha=wide_alpha,
+            wide_ngrams=wide_ngrams,
+            ensemble_size=ensemble_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            clip_grad_norm=clip_grad_norm,
+            callbacks=callbacks,
+            device=device,
+            n_threads=n_threads,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.loss = loss
 
 
 def _standardization(y2: np.ndarray, loss: str):

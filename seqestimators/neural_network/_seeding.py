@@ -137,6 +137,29 @@ class SeededNet(NeuralNet):
 
     def train_step(self, batch, **fit_params):
         if not self.uses_dropout_:
-            return super().train_step(batch, **fit_params)
-        with own_random_state(self):
-            return super().train_step(batch, **fit_params)
+            step = super().train_step(batch, **fit_params)
+        else:
+            with own_random_state(self):
+                step = super().train_step(batch, **fit_params)
+        members = n_members(self.module_)
+        if members > 1:
+            # the backward pass used the members' summed loss; the history
+            # records their mean, comparable with one network's loss
+            step = {**step, "loss": step["loss"] / members}
+        return step
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """skorch's loss; for an ensemble in training mode (outputs
+        ``(n_members, batch, ...)``) the sum of the members' losses."""
+        members = n_members(self.module_)
+        if members > 1 and training:
+            flat = y_pred.reshape(members * y_pred.shape[1], *y_pred.shape[2:])
+            y_true = torch.as_tensor(y_true, device=flat.device)
+            repeated = y_true.repeat(members, *([1] * (y_true.dim() - 1)))
+            return members * super().get_loss(flat, repeated, X, training)
+        return super().get_loss(y_pred, y_true, X, training)
+
+
+def n_members(module: nn.Module) -> int:
+    """Number of networks of ``module`` (1 unless it is an ensemble)."""
+    return int(getattr(module, "n_members", 1))

@@ -24,7 +24,8 @@ from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelEncoder
 from skorch.history import History
 
-from ..nn import SequenceNet
+from ..nn import network_class
+from ._history import history_frame
 
 __all__ = ["DEVICE_PATTERN", "MAX_THREADS", "SavedStateMixin"]
 
@@ -282,7 +283,7 @@ class SavedStateMixin:
         net.history = History([{"batches": [], **row} for row in rows])
         net.module_.eval()
         self.net_ = net
-        self.history_ = net.history
+        self.history_ = history_frame(net.history, self.__dict__.get("best_epoch_"))
 
 
 def _history_row(row: dict) -> dict:
@@ -334,6 +335,9 @@ def _check_module(kwargs: Any, weights: Any, signature: dict, n_outputs: int) ->
         raise ValueError("the weights do not fit the described model (num_layers)")
     if not isinstance(cards, list) or len(cards) > len(weights):
         raise ValueError("the weights do not fit the described model (cardinalities)")
+    members = kwargs.get("n_members", 2)
+    if not _is_int(members) or not 2 <= members <= len(weights):
+        raise ValueError("the weights do not fit the described model (n_members)")
     if (
         cards != signature["cardinalities"]
         or kwargs.get("n_numeric") != signature["n_numeric"]
@@ -345,7 +349,7 @@ def _check_module(kwargs: Any, weights: Any, signature: dict, n_outputs: int) ->
         )
     try:
         with torch.device("meta"):
-            module = SequenceNet(**kwargs)
+            module = network_class(kwargs)(**kwargs)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(
             f"the weights do not fit the described model ({exc})"

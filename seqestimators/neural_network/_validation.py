@@ -30,7 +30,7 @@ __all__ = [
 #: parameters that shape the network: a warm start cannot change them
 ARCHITECTURE = (
     "hidden_size", "num_layers", "bidirectional", "cell", "embedding_dim",
-    "dropout", "pooling", "bag_pooling", "wide", "wide_ngrams",
+    "dropout", "pooling", "bag_pooling", "wide", "wide_ngrams", "ensemble_size",
 )
 
 

@@ -1,5 +1,10 @@
-"""The "wide" path: one learned weight per (item, output), an unfactorized
-logistic regression on the bag of events, straight into the logits."""
+"""The "wide" path: a generalized linear model inside the network.
+
+One learned weight per (item, output) -- an unfactorized logistic
+regression on the bag of events -- plus, for the numeric channels, weights
+on each sequence's summaries (mean, std, min, max, last, log length), added
+straight to the logits. :func:`fit_linear_start` fits this linear model
+alone, to convergence, before the network trains on what it misses."""
 
 from __future__ import annotations
 
@@ -10,7 +15,10 @@ from torch import nn
 
 from ._pooling import padding_mask
 
-__all__ = ["WideEvents", "l2_gradient"]
+__all__ = ["NUMERIC_SUMMARIES", "WideEvents", "l2_gradient", "numeric_summaries"]
+
+#: the per-channel summaries of the numeric channels, in this order
+NUMERIC_SUMMARIES = ("mean", "std", "min", "max", "last")
 
 
 class _L2Gradient(torch.autograd.Function):
@@ -62,6 +70,46 @@ def l2_gradient(weight: torch.Tensor, l2: float) -> torch.Tensor:
     return _L2Gradient.apply(weight, float(l2))
 
 
+def numeric_summaries(numeric: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Per sequence, the mean, std, min, max and last value of each numeric
+    channel over its real steps, then ``log1p(length)``.
+
+    Parameters
+    ----------
+    numeric : torch.Tensor of shape (batch, T, n_numeric)
+        Right-padded numeric channels.
+    lengths : torch.Tensor of shape (batch,)
+        True lengths (an empty sequence summarizes to zeros).
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, 5 * n_numeric + 1)
+        The summaries grouped by kind (every channel's mean, then every
+        channel's std, ...), as :data:`NUMERIC_SUMMARIES`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.tensor([[[1.0], [3.0], [0.0]]])
+    >>> numeric_summaries(x, torch.tensor([2]))[0, :5].tolist()
+    [2.0, 1.0, 1.0, 3.0, 3.0]
+    """
+    T = numeric.shape[1]
+    mask = padding_mask(lengths, T).unsqueeze(-1)
+    n = lengths.clamp(min=1).to(numeric.dtype).unsqueeze(1)
+    x = numeric.masked_fill(~mask, 0.0)
+    mean = x.sum(1) / n
+    var = (x.square().sum(1) / n - mean.square()).clamp(min=0.0)
+    std = var.sqrt()
+    empty = (lengths == 0).unsqueeze(1)
+    low = numeric.masked_fill(~mask, float("inf")).amin(1).masked_fill(empty, 0.0)
+    high = numeric.masked_fill(~mask, float("-inf")).amax(1).masked_fill(empty, 0.0)
+    last_idx = (lengths.clamp(min=1) - 1).view(-1, 1, 1).expand(-1, 1, x.shape[2])
+    last = x.gather(1, last_idx.to(torch.int64)).squeeze(1)
+    size = torch.log1p(lengths.to(numeric.dtype)).unsqueeze(1)
+    return torch.cat([mean, std, low, high, last, size], dim=1)
+
+
 class WideEvents(nn.Module):
     """Sum of one weight vector per event, over the real steps, divided by
     ``sqrt(length)``.
@@ -86,6 +134,15 @@ class WideEvents(nn.Module):
         1: single ids only.
     buckets : int, default=2**18
         Size of the hashed n-gram table (``ngrams > 1`` only).
+    n_numeric : int, default=0
+        Numeric channels; above 0 the model also weighs their
+        :func:`numeric_summaries` (and the log length).
+
+    Attributes
+    ----------
+    frozen : torch.Tensor
+        A 0/1 buffer (saved with the weights): at 1 the weights get no
+        gradient, as after :func:`fit_linear_start`.
 
     Examples
     --------
@@ -105,6 +162,7 @@ class WideEvents(nn.Module):
         l2=0.0,
         ngrams=1,
         buckets=2**18,
+        n_numeric=0,
     ):
         super().__init__()
         self.weights = nn.ParameterList(
@@ -115,6 +173,11 @@ class WideEvents(nn.Module):
         self.ngram_weights = None
         if self.ngrams > 1:
             self.ngram_weights = nn.Parameter(torch.zeros(int(buckets), n_outputs))
+        self.numeric_weights = None
+        if int(n_numeric) > 0:
+            n_features = len(NUMERIC_SUMMARIES) * int(n_numeric) + 1
+            self.numeric_weights = nn.Parameter(torch.zeros(n_features, n_outputs))
+        self.register_buffer("frozen", torch.zeros(()))
 
     def init_parameters(self, generator=None) -> list[nn.Parameter]:
         """Set every wide weight to zero (the path starts as no model at
@@ -123,25 +186,42 @@ class WideEvents(nn.Module):
         with torch.no_grad():
             for p in params:
                 p.zero_()
+            self.frozen.zero_()
         return params
 
-    def forward(self, categorical: torch.Tensor, lengths: torch.Tensor):
+    def _weight(self, w: torch.Tensor) -> torch.Tensor:
+        """``w`` as the forward pass reads it: detached when frozen, else
+        with the L2 penalty's gradient."""
+        if bool(self.frozen > 0.5):
+            return w.detach()
+        return l2_gradient(w, self.l2)
+
+    def penalized(self) -> list[nn.Parameter]:
+        """The weights under the L2 penalty (all of them)."""
+        return list(self.parameters())
+
+    def forward(self, categorical: torch.Tensor, lengths: torch.Tensor,
+                numeric: torch.Tensor | None = None):
         mask = padding_mask(lengths, categorical.shape[1])
         ids = categorical.masked_fill(~mask.unsqueeze(-1), 0)
         out = 0.0
         for i, w in enumerate(self.weights):
             # the padding row is held at zero (read through a zeroed copy)
-            w = l2_gradient(w, self.l2)
+            w = self._weight(w)
             w = torch.cat([torch.zeros_like(w[:1]), w[1:]])
             out = out + nn.functional.embedding(ids[..., i], w).sum(1)
         if self.ngram_weights is not None:
             out = out + self._ngrams(ids, lengths)
         scale = lengths.clamp(min=1).to(torch.float32).sqrt().unsqueeze(1)
-        return out / scale
+        out = out / scale
+        if self.numeric_weights is not None and numeric is not None:
+            summaries = numeric_summaries(numeric.to(torch.float32), lengths)
+            out = out + summaries @ self._weight(self.numeric_weights)
+        return out
 
     def _ngrams(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Summed weights of the hashed runs of 2..ngrams ids (within length)."""
-        w = l2_gradient(self.ngram_weights, self.l2)
+        w = self._weight(self.ngram_weights)
         T, n_buckets = ids.shape[1], w.shape[0]
         out = 0.0
         for c in range(ids.shape[2]):

@@ -25,7 +25,12 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from ..neural_network import LSTMSequenceClassifier, LSTMSequenceRegressor
+from ..neural_network import (
+    LSTMSequenceClassifier,
+    LSTMSequenceRegressor,
+    TransformerSequenceClassifier,
+    TransformerSequenceRegressor,
+)
 from ..neural_network._state import MAX_THREADS
 from ..preprocessing import SequenceVectorizer
 
@@ -38,6 +43,8 @@ __all__ = ["SUPPORTED", "check_generic_params", "restore_generic"]
 SUPPORTED: dict[str, type] = {
     "seqestimators.LSTMSequenceClassifier": LSTMSequenceClassifier,
     "seqestimators.LSTMSequenceRegressor": LSTMSequenceRegressor,
+    "seqestimators.TransformerSequenceClassifier": TransformerSequenceClassifier,
+    "seqestimators.TransformerSequenceRegressor": TransformerSequenceRegressor,
     "seqestimators.SequenceVectorizer": SequenceVectorizer,
     "sklearn.pipeline.Pipeline": Pipeline,
     "sklearn.compose.TransformedTargetRegressor": TransformedTargetRegressor,

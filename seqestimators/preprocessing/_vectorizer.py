@@ -29,6 +29,7 @@ from ..data._sequences import (
 )
 from ..utils._compat import Interval, StrOptions, _fit_context
 from ..utils._doc_link import DocLinkMixin
+from ._cells import frame_of_cells
 from ._columns import (
     check_numeric_type,
     check_scalar_events,
@@ -280,9 +281,11 @@ class SequenceVectorizer(
 
         Parameters
         ----------
-        X : pandas.DataFrame
+        X : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
             Sequence frame: one row per entity, list columns in time order.
-            Not modified.
+            A polars DataFrame, a pyarrow Table, RecordBatch or Dataset, or
+            the path of a Parquet file is read as a pandas frame first (see
+            :func:`~seqestimators.to_sequences`). Not modified.
         y : None
             Ignored.
 
@@ -291,7 +294,7 @@ class SequenceVectorizer(
         self : SequenceVectorizer
         """
         name = type(self).__name__
-        check_sequence_frame(X, caller=name)
+        X = check_sequence_frame(frame_of_cells(X), caller=name)
         check_reference_name(X, self.reference_time)
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         self.n_features_in_ = X.shape[1]
@@ -347,17 +350,20 @@ class SequenceVectorizer(
 
         Parameters
         ----------
-        X : pandas.DataFrame
-            Sequence frame with the columns seen in ``fit``. Not modified.
+        X : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
+            Sequence frame with the columns seen in ``fit``, of any type
+            ``fit`` accepts. Not modified.
 
         Returns
         -------
         Xt : RaggedSequences
             Ragged categorical ids and scaled numeric values, indexed like
-            ``X``.
+            ``X`` (by row position for a frame without a pandas index, such
+            as a polars DataFrame).
         """
         check_is_fitted(self)
-        check_sequence_frame(X, caller=type(self).__name__)
+        X = frame_of_cells(X, self.feature_names_in_)
+        X = check_sequence_frame(X, caller=type(self).__name__)
         cols, offsets = self._read(X, fitting=False)
         keep = self._keep_index(offsets)
         n_events = int(offsets[-1]) if keep is None else len(keep)

@@ -46,5 +46,5 @@ def test_errors(seqs):
         leave_last_out(seqs, "item", min_history=10)
     with pytest.raises(ValueError, match="'n_last' parameter"):
         leave_last_out(seqs, "item", n_last=True)
-    with pytest.raises(ValueError, match="'sequences' parameter"):
+    with pytest.raises(TypeError, match="expects a sequence frame.*got list"):
         leave_last_out([1, 2], "item")

@@ -300,7 +300,7 @@ def test_pruning_callback_keeps_the_estimator_cloneable(numeric):
     fitted = clone(clf)
     with report_to_trial(trial, step_offset=10) as rep:
         fitted.fit(X, y)
-    losses = fitted.history_[:, "valid_loss"]
+    losses = fitted.history_["valid_loss"].tolist()
     assert rep.reported == [11, 12, 13] and rep.last_epoch == 3
     # losses are reported negated: higher is better, like the objective
     values = study.trials[0].intermediate_values

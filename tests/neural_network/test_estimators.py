@@ -405,14 +405,30 @@ def test_early_stopping_attributes(early_stopped):
     clf = early_stopped
     h = clf.history_
     for key in ("train_loss", "valid_loss", "valid_score", "dur"):
-        assert len(h[:, key]) == clf.n_iter_
-    valid_loss = np.asarray(h[:, "valid_loss"])
+        assert h[key].notna().sum() == clf.n_iter_
+    valid_loss = h["valid_loss"].to_numpy()
     assert clf.best_epoch_ == int(np.argmin(valid_loss)) + 1
     assert clf.best_loss_ == pytest.approx(valid_loss.min())
-    assert clf.loss_curve_ == pytest.approx(h[:, "train_loss"])
-    assert clf.validation_scores_ == pytest.approx(h[:, "valid_score"])
+    assert clf.loss_curve_ == pytest.approx(h["train_loss"].tolist())
+    assert clf.validation_scores_ == pytest.approx(h["valid_score"].tolist())
     assert clf.best_validation_score_ == clf.validation_scores_[clf.best_epoch_ - 1]
     assert all(0 <= s <= 1 for s in clf.validation_scores_)
+
+
+def test_history_is_a_frame_of_epochs(early_stopped):
+    clf = early_stopped
+    h = clf.history_
+    assert isinstance(h, pd.DataFrame)
+    assert list(h.columns[:6]) == [
+        "epoch", "train_loss", "valid_loss", "valid_score", "dur", "best"
+    ]
+    assert h["epoch"].tolist() == list(range(1, clf.n_iter_ + 1))
+    assert h["best"].dtype == bool
+    assert h.loc[h["best"], "epoch"].tolist() == [clf.best_epoch_]
+    # no per-batch records, no skorch "best so far" flags
+    assert not {"batches", "train_loss_best", "valid_loss_best"} & set(h.columns)
+    # skorch's own record stays on the net, with the same values
+    assert clf.net_.history[:, "valid_loss"] == pytest.approx(h["valid_loss"].tolist())
 
 
 def test_early_stopping_restores_best_weights(early_stopped, overfit_data):
@@ -454,7 +470,9 @@ def test_no_early_stopping_trains_max_epochs(overfit_data):
     assert clf.n_iter_ == 4 == len(clf.history_)
     assert clf.validation_scores_ is None
     assert clf.best_validation_score_ is None
-    assert "valid_loss" not in clf.history_[-1]
+    # the columns are there, empty: no epoch had validation data
+    assert clf.history_[["valid_loss", "valid_score"]].isna().all().all()
+    assert clf.history_["best"].tolist() == [False, False, False, True]
     assert clf.best_loss_ == min(clf.loss_curve_)
 
 
@@ -482,7 +500,9 @@ def test_warm_start_switching_early_stopping_on(toy):
     clf.set_params(early_stopping=True).fit(X, y)
     assert clf.n_iter_ == 4
     assert len(clf.validation_scores_) == 4
-    assert "valid_loss" in clf.history_[-1]
+    # the history counts on; only the epochs of the second fit validated
+    assert clf.history_["epoch"].tolist() == [1, 2, 3, 4]
+    assert clf.history_["valid_loss"].isna().tolist() == [True, True, False, False]
 
 
 def test_partial_fit_classifier(toy):
@@ -878,7 +898,7 @@ def test_n_threads_applies_during_fit_and_is_restored(toy):
         hidden_size=4, max_epochs=2, early_stopping=False, n_threads=target,
         callbacks=[_RecordThreads()], random_state=0,
     ).fit(X, y)
-    assert clf.history_[:, "torch_threads"] == [target, target]
+    assert clf.history_["torch_threads"].tolist() == [target, target]
     assert torch.get_num_threads() == before
     clf.predict(X)
     assert torch.get_num_threads() == before

@@ -105,7 +105,7 @@ def test_poisson_valid_loss_and_score(counts):
     reg = LSTMSequenceRegressor(
         loss="poisson", hidden_size=8, max_epochs=5, lr=2e-2, random_state=0
     ).fit(X, y)
-    valid_loss = reg.history_[:, "valid_loss"]
+    valid_loss = reg.history_["valid_loss"].to_numpy()
     assert all(np.isfinite(valid_loss)) and min(valid_loss) >= 0
     # R² of the rates, not of the log-rates: positive once anything is learned
     assert reg.best_validation_score_ > 0

@@ -185,11 +185,12 @@ def test_fitted_attributes_survive(classifier, tmp_path):
     assert loaded.loss_curve_ == clf.loss_curve_
     assert loaded.validation_scores_ == clf.validation_scores_
     assert loaded.input_signature_ == clf.input_signature_
-    # history: per-epoch scalars as plain values, per-batch entries dropped
-    assert loaded.history_[:, "train_loss"] == clf.history_[:, "train_loss"]
-    assert loaded.history_[:, "valid_loss"] == clf.history_[:, "valid_loss"]
-    assert loaded.history_ is loaded.net_.history
-    assert all(row["batches"] == [] for row in loaded.history_)
+    # history: the same frame, best epoch included; the net's skorch history
+    # has the per-epoch scalars as plain values, per-batch entries dropped
+    pd.testing.assert_frame_equal(loaded.history_, clf.history_)
+    assert loaded.history_["best"].sum() == 1
+    assert loaded.net_.history[:, "train_loss"] == clf.history_["train_loss"].tolist()
+    assert all(row["batches"] == [] for row in loaded.net_.history)
     # the loss keeps its class weights, the module its kwargs
     np.testing.assert_array_equal(
         loaded.net_.criterion_.weight.numpy(), clf.net_.criterion_.weight.numpy()
