@@ -45,16 +45,21 @@ bag_pooling : str, tuple of str or None, default="mean+max"
     it off.""",
     "wide": """\
 wide : bool, default=True
-    Add a linear model on the counts of the categorical ids (one weight per
-    id and output, summed over the events and divided by
-    ``sqrt(length)``) to the outputs: a logistic regression inside the
-    network, regularized by ``wide_alpha``. Ignored without categorical
-    channels.""",
+    Add a generalized linear model to the outputs: one weight per
+    categorical id (summed over the events, divided by ``sqrt(length)``)
+    and per standardized summary of each numeric channel (mean, std, min,
+    max, last value, and the log length). It is fitted first, alone and to
+    convergence (L-BFGS, the penalty of ``wide_alpha``), then frozen: the
+    network starts as this LogisticRegression / PoissonRegressor / ridge
+    model and learns only what it misses, so it does not fall below it on
+    data without order signal. The fitted penalty is ``wide_alpha_``.""",
     "wide_alpha": """\
-wide_alpha : float, default=1.0
+wide_alpha : float or "auto", default="auto"
     L2 penalty of the wide weights, as ``1 / C`` of a LogisticRegression
     on the summed loss (applied as ``wide_alpha / n_train`` on the mean
-    loss).""",
+    loss). "auto": chosen on the early-stopping validation split among
+    penalties 1.0 to 1e-4 on the mean loss (1 / n_train without early
+    stopping).""",
     "wide_ngrams": """\
 wide_ngrams : int, default=1
     The wide path also weighs hashed runs of 2 to ``wide_ngrams``
@@ -168,6 +173,10 @@ best_validation_score_ : float or None
     "best_loss_": """\
 best_loss_ : float
     Lowest validation loss (training loss without early stopping).""",
+    "wide_alpha_": """\
+wide_alpha_ : float or None
+    The wide path's fitted penalty, in the units of ``wide_alpha`` (None
+    when ``wide=False``).""",
     "stop_reason_": """\
 stop_reason_ : str
     Why the last ``fit``/``partial_fit`` ended: "completed" (all epochs

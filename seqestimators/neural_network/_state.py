@@ -48,6 +48,7 @@ _COMMON = {
     "validation_scores_": "numbers_or_none",
     "best_validation_score_": "number_or_none",
     "best_loss_": "number_or_none",
+    "wide_alpha_": "number_or_none",
     "n_features_in_": "count",
     "feature_names_in_": "names",
 }

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from ._wide import numeric_summaries
+
 __all__ = ["fit_linear_start"]
 
 
@@ -39,6 +41,9 @@ def fit_linear_start(
     max_iter: int = 100,
 ) -> dict:
     """Fit ``net``'s linear part to convergence, then freeze it.
+
+    The numeric summaries are first standardized with the training
+    sequences' mean and std (kept in the wide path's buffers).
 
     With ``valid_batches`` the penalty is chosen on them: the linear model
     is fitted for each penalty of ``l2_path`` (strong to weak, each fit
@@ -93,6 +98,11 @@ def fit_linear_start(
     first = members[0]
     if first.wide is None:
         return {}
+    if first.wide.numeric_weights is not None:
+        first.wide.set_summary_scaling(torch.cat([
+            numeric_summaries(inputs["numeric"].to(torch.float32), inputs["lengths"])
+            for inputs, _, _ in batches()
+        ]))
     own_l2 = first.wide.l2
     first.wide.l2 = 0.0  # the penalty is explicit while fitting
     try:
@@ -133,6 +143,8 @@ def _freeze(members) -> None:
     """Freeze the first member's linear part, copy it to the others, zero
     every head's weights (the network starts as the linear model)."""
     first = members[0]
+    for p in first.linear_parameters():
+        p.grad = None  # L-BFGS's last evaluation leaves its gradient
     with torch.no_grad():
         first.wide.frozen.fill_(1.0)
         state = _linear_state(first)

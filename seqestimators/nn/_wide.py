@@ -177,6 +177,10 @@ class WideEvents(nn.Module):
         if int(n_numeric) > 0:
             n_features = len(NUMERIC_SUMMARIES) * int(n_numeric) + 1
             self.numeric_weights = nn.Parameter(torch.zeros(n_features, n_outputs))
+            # the summaries are standardized with the training data's center
+            # and scale (set by fit_linear_start; 0 and 1 until then)
+            self.register_buffer("summary_center", torch.zeros(n_features))
+            self.register_buffer("summary_scale", torch.ones(n_features))
         self.register_buffer("frozen", torch.zeros(()))
 
     def init_parameters(self, generator=None) -> list[nn.Parameter]:
@@ -187,7 +191,24 @@ class WideEvents(nn.Module):
             for p in params:
                 p.zero_()
             self.frozen.zero_()
+            if self.numeric_weights is not None:
+                self.summary_center.zero_()
+                self.summary_scale.fill_(1.0)
         return params
+
+    def summaries(self, numeric: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The standardized :func:`numeric_summaries` the weights apply to."""
+        z = numeric_summaries(numeric.to(torch.float32), lengths)
+        return (z - self.summary_center) / self.summary_scale
+
+    def set_summary_scaling(self, summaries: torch.Tensor) -> None:
+        """Standardize with the mean and std of ``summaries`` (the raw
+        :func:`numeric_summaries` of the training sequences); constant
+        features keep scale 1."""
+        with torch.no_grad():
+            std = summaries.std(dim=0, unbiased=False)
+            self.summary_center.copy_(summaries.mean(dim=0))
+            self.summary_scale.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
 
     def _weight(self, w: torch.Tensor) -> torch.Tensor:
         """``w`` as the forward pass reads it: detached when frozen, else
@@ -215,8 +236,9 @@ class WideEvents(nn.Module):
         scale = lengths.clamp(min=1).to(torch.float32).sqrt().unsqueeze(1)
         out = out / scale
         if self.numeric_weights is not None and numeric is not None:
-            summaries = numeric_summaries(numeric.to(torch.float32), lengths)
-            out = out + summaries @ self._weight(self.numeric_weights)
+            out = out + self.summaries(numeric, lengths) @ self._weight(
+                self.numeric_weights
+            )
         return out
 
     def _ngrams(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -148,6 +148,8 @@ def test_predict_topk_breaks_ties_by_class_order(many_classes):
     with torch.no_grad():
         flat.net_.module_.head.weight.zero_()
         flat.net_.module_.head.bias.zero_()
+        for weight in flat.net_.module_.wide.parameters():
+            weight.zero_()
     for k in (2, 7):
         np.testing.assert_array_equal(
             flat.predict_topk(X[:4], k=k), np.tile(MANY_LABELS[:k], (4, 1))

@@ -55,11 +55,14 @@ VARIANTS: dict[str, dict] = {
     "ens3-ng6-wlr10": {"ensemble_size": 3, "wide_ngrams": 6, "_wide_lr_factor": 10.0},
     # from here on: the wide path is fitted first (linear start, numeric
     # summaries in the wide path) -- the library after "defaults" above
+    # ("lin*": the first linear start, summaries not standardized; "std*":
+    # summaries standardized with the training data, the committed version)
     "lin": {},
     "lin-auto": {"ensemble_size": "auto"},
-    "lin-ens5": {"ensemble_size": 5},
-    "lin-ng6": {"wide_ngrams": 6},
-    "lin-auto-ng6": {"ensemble_size": "auto", "wide_ngrams": 6},
+    "std": {},
+    "std-auto": {"ensemble_size": "auto"},
+    "std-ng6": {"wide_ngrams": 6},
+    "std-auto-ng6": {"ensemble_size": "auto", "wide_ngrams": 6},
 }
 
 OUT = HERE / "variants.jsonl"

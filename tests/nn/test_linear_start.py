@@ -1,0 +1,192 @@
+"""The linear start: the wide path fitted alone, to convergence, then frozen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
+
+from seqestimators.nn import (
+    SequenceEnsemble,
+    SequenceNet,
+    fit_linear_start,
+    numeric_summaries,
+)
+
+
+def _net(cardinalities, n_numeric, n_outputs, l2, **kwargs):
+    torch.manual_seed(0)
+    return SequenceNet(
+        cardinalities=cardinalities, embedding_dims=[3] * len(cardinalities),
+        n_numeric=n_numeric, numeric_dim=8 if n_numeric else 0, hidden_size=4,
+        num_layers=1, dropout=0.0, pooling="last", n_outputs=n_outputs,
+        wide=True, wide_l2=l2, wide_numeric=True, **kwargs,
+    )
+
+
+def _data(n=300, T=12, seed=0):
+    rng = np.random.RandomState(seed)
+    lengths = rng.randint(1, T + 1, size=n)
+    cat = rng.randint(1, 6, size=(n, T, 1))
+    num = rng.normal(size=(n, T, 2)).astype(np.float32)
+    steps = np.arange(T)[None, :]
+    pad = steps >= lengths[:, None]
+    cat[pad] = 0
+    num[pad] = 0.0
+    return torch.from_numpy(cat), torch.from_numpy(num), torch.from_numpy(lengths)
+
+
+def _features(cat, num, lengths):
+    """The wide path's design matrix, computed independently with numpy:
+    id counts / sqrt(length) (ids 1..5) and the numeric summaries."""
+    cat, num, lengths = cat.numpy(), num.numpy(), lengths.numpy()
+    n = len(lengths)
+    counts = np.zeros((n, 5))
+    for i in range(n):  # a reference implementation: a loop is fine here
+        ids, vals = cat[i, : lengths[i], 0], num[i, : lengths[i]]
+        counts[i] = np.bincount(ids, minlength=6)[1:]
+    counts /= np.sqrt(lengths)[:, None]
+    stats = []
+    for i in range(n):
+        v = num[i, : lengths[i]]
+        stats.append(np.r_[v.mean(0), v.std(0), v.min(0), v.max(0), v[-1],
+                           np.log1p(lengths[i])])
+    return np.column_stack([counts, np.array(stats)])
+
+
+def _standardized(Z):
+    """The wide path's standardization of the summaries (columns 5:)."""
+    Z = Z.copy()
+    std = Z[:, 5:].std(0)
+    Z[:, 5:] = (Z[:, 5:] - Z[:, 5:].mean(0)) / np.where(std > 1e-6, std, 1.0)
+    return Z
+
+
+def test_numeric_summaries_match_numpy():
+    cat, num, lengths = _data(n=50)
+    got = numeric_summaries(num, lengths).numpy()
+    want = _features(cat, num, lengths)[:, 5:]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_empty_sequences_summarize_to_zeros():
+    num = torch.ones(2, 3, 1)
+    out = numeric_summaries(num, torch.tensor([0, 3]))
+    assert torch.equal(out[0], torch.zeros(6))
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fit_matches_logistic_regression(n_classes):
+    """Same features, same penalty: the linear start is LogisticRegression
+    (C = 1 / (l2 * n); twice that for two classes, where our two softmax
+    rows penalize the one coefficient vector of the binomial model half as
+    much) up to the solvers' tolerance."""
+    cat, num, lengths = _data()
+    Z = _features(cat, num, lengths)
+    rng = np.random.RandomState(1)
+    logits = Z @ rng.normal(size=(Z.shape[1], n_classes))
+    y = logits.argmax(1) if n_classes > 2 else (logits[:, 0] > np.median(logits[:, 0]))
+    y = y.astype(np.int64)
+    l2 = 0.01
+    net = _net([6], 2, n_classes, l2)
+    data = [({"categorical": cat, "numeric": num, "lengths": lengths},
+             torch.from_numpy(y), 1.0)]
+    result = fit_linear_start(net, lambda: data, torch.nn.functional.cross_entropy)
+    assert result["l2"] == l2 and result["evaluations"] > 1
+    C = (2 if n_classes == 2 else 1) / (l2 * len(y))
+    ref = LogisticRegression(C=C, tol=1e-10, max_iter=10_000)
+    Z = _standardized(Z)
+    ref.fit(Z, y)
+    with torch.no_grad():
+        ours = torch.softmax(net.linear_output(cat, num, lengths), 1).numpy()
+    np.testing.assert_allclose(ours, ref.predict_proba(Z), atol=2e-3)
+    # the network starts as that model: head weights zero, wide path frozen
+    net.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            torch.softmax(net(cat, num, lengths), 1).numpy(), ours, atol=1e-6
+        )
+    assert float(net.wide.frozen) == 1.0
+
+
+def test_fit_matches_poisson_regression():
+    cat, num, lengths = _data(seed=3)
+    Z = _features(cat, num, lengths)
+    rate = np.exp(0.3 * Z[:, 5] - 0.2 * Z[:, 0] + 0.5)
+    y = np.random.RandomState(2).poisson(rate).astype(np.float32)
+
+    def half_deviance(log_rate, target):
+        return (torch.exp(log_rate[:, 0]) - target * log_rate[:, 0]).mean()
+
+    net = _net([6], 2, 1, 0.05)
+    data = [({"categorical": cat, "numeric": num, "lengths": lengths},
+             torch.from_numpy(y), 1.0)]
+    fit_linear_start(net, lambda: data, half_deviance)
+    # sklearn: mean half deviance + alpha / 2 ||w||^2
+    ref = PoissonRegressor(alpha=0.05, tol=1e-10, max_iter=10_000)
+    Z = _standardized(Z)
+    ref.fit(Z, y)
+    with torch.no_grad():
+        ours = torch.exp(net.linear_output(cat, num, lengths)[:, 0]).numpy()
+    np.testing.assert_allclose(ours, ref.predict(Z), rtol=2e-3)
+
+
+def test_penalty_is_chosen_on_the_validation_batches():
+    """Pure noise labels: the strongest penalty of the path wins (weaker
+    ones only fit the noise); a learnable target picks a weaker one."""
+    cat, num, lengths = _data(n=400, seed=4)
+    Z = _features(cat, num, lengths)
+    split = 300
+
+    def chosen(y):
+        net = _net([6], 2, 2, 0.0)
+        y = torch.from_numpy(y.astype(np.int64))
+
+        def part(rows):
+            return lambda: [({"categorical": cat[rows], "numeric": num[rows],
+                              "lengths": lengths[rows]}, y[rows], 1.0)]
+
+        return fit_linear_start(
+            net, part(slice(0, split)), torch.nn.functional.cross_entropy,
+            valid_batches=part(slice(split, None)),
+            l2_path=(1.0, 0.1, 0.01, 1e-3, 1e-4),
+        )["l2"]
+
+    noise = np.random.RandomState(5).randint(0, 2, size=len(lengths))
+    signal = (Z[:, 0] + Z[:, 5] > np.median(Z[:, 0] + Z[:, 5])).astype(int)
+    assert chosen(noise) == 1.0
+    assert chosen(signal) < 1.0
+
+
+def test_frozen_weights_get_no_gradient_and_ensembles_share_them():
+    cat, num, lengths = _data(n=60)
+    y = torch.from_numpy((lengths.numpy() > 6).astype(np.int64))
+    net = SequenceEnsemble(
+        n_members=2, combine="mean_proba", cardinalities=[6],
+        embedding_dims=[3], n_numeric=2, numeric_dim=8, hidden_size=4,
+        num_layers=1, dropout=0.0, pooling="last", n_outputs=2, wide=True,
+        wide_l2=0.01, wide_numeric=True,
+    )
+    data = [({"categorical": cat, "numeric": num, "lengths": lengths}, y, 1.0)]
+    fit_linear_start(net, lambda: data, torch.nn.functional.cross_entropy)
+    a, b = net.members
+    for (name, p), q in zip(a.wide.named_parameters(), b.wide.parameters()):
+        assert torch.equal(p, q), name
+    net.train()
+    out = net(cat, num, lengths)
+    torch.nn.functional.cross_entropy(out[0], y).backward()
+    assert all(p.grad is None for p in a.wide.parameters())
+    assert a.head.weight.grad is not None
+
+
+def test_no_wide_path_is_a_no_op():
+    cat, num, lengths = _data(n=10)
+    net = SequenceNet(
+        cardinalities=[6], embedding_dims=[3], n_numeric=2, numeric_dim=8,
+        hidden_size=4, num_layers=1, dropout=0.0, pooling="last", n_outputs=2,
+    )
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    assert fit_linear_start(net, lambda: [], torch.nn.functional.cross_entropy) == {}
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
