@@ -83,12 +83,14 @@ def fit_linear_start(
     >>> import torch
     >>> from seqestimators.nn import SequenceNet
     >>> cat = torch.tensor([[[1], [1]], [[2], [2]]])
-    >>> num, lengths, y = torch.zeros(2, 2, 0), torch.tensor([2, 2]), torch.tensor([0, 1])
+    >>> num, lengths = torch.zeros(2, 2, 0), torch.tensor([2, 2])
+    >>> y = torch.tensor([0, 1])
     >>> net = SequenceNet(cardinalities=[3], embedding_dims=[2], n_numeric=0,
     ...                   numeric_dim=0, hidden_size=4, num_layers=1,
     ...                   dropout=0.0, pooling="last", n_outputs=2, wide=True,
     ...                   wide_l2=0.01)
-    >>> data = lambda: [({"categorical": cat, "numeric": num, "lengths": lengths}, y, 1.0)]
+    >>> inputs = {"categorical": cat, "numeric": num, "lengths": lengths}
+    >>> data = lambda: [(inputs, y, 1.0)]
     >>> fit_linear_start(net, data, torch.nn.functional.cross_entropy)["l2"]
     0.01
     >>> net.eval()(cat, num, lengths).argmax(1).tolist()

@@ -44,8 +44,7 @@ def _features(cat, num, lengths):
     n = len(lengths)
     counts = np.zeros((n, 5))
     for i in range(n):  # a reference implementation: a loop is fine here
-        ids, vals = cat[i, : lengths[i], 0], num[i, : lengths[i]]
-        counts[i] = np.bincount(ids, minlength=6)[1:]
+        counts[i] = np.bincount(cat[i, : lengths[i], 0], minlength=6)[1:]
     counts /= np.sqrt(lengths)[:, None]
     stats = []
     for i in range(n):
