@@ -346,7 +346,9 @@ def test_tune_uses_the_estimators_own_pruning_callback(numeric):
                   search_space={"lr": ("log-float", 1e-2, 1e-1)})
     values = result.study.trials[0].intermediate_values
     assert sorted(values) == [1, 2, 3, 4]
-    assert all(v < 0 for v in values.values())  # negated losses only
+    # negated losses only (the linear start alone separates this data: 0 is
+    # reached)
+    assert all(v <= 0 for v in values.values()), values
     assert len(result.best_estimator_.callbacks) == 1
 
 
