@@ -53,7 +53,8 @@ def table(new: pd.DataFrame, old: pd.DataFrame) -> str:
                    else "worse" if better.mean() < -se else "tie (within 1 SE)")
         b, lb = _stats(base), _stats(lib)
         prev = old[(old.task == task) & (old.model == LIBRARY)]
-        prev_txt = "–" if prev.empty else f"{prev.score.mean():.3f} ± {prev.score.std(ddof=0):.3f}"
+        prev_txt = ("–" if prev.empty else
+                    f"{prev.score.mean():.3f} ± {prev.score.std(ddof=0):.3f}")
         lines.append(
             f"| {task} | {g.metric.iloc[0]} {'↓' if lower else '↑'} | {best} | "
             f"{b[0]:.3f} ± {b[1]:.3f} ({b[2]:.3f}) | {lb[0]:.3f} ± {lb[1]:.3f} "
