@@ -34,7 +34,13 @@ from skorch.helper import predefined_split
 
 from ..data._ragged import RaggedSequences, pad_rows
 from ..nn import POOLINGS, network_class, parse_pooling
-from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context
+from ..utils._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
 from ..utils._cpu import cpu_runtime
 from ..utils._doc_link import DocLinkMixin
 from ._batching import (
@@ -108,6 +114,17 @@ def auto_embedding_dim(cardinality: int) -> int:
     return int(min(64, max(4, round(1.6 * cardinality**0.56))))
 
 
+#: n-grams of ``wide_ngrams="auto"``: runs of up to 6 ids when every
+#: categorical channel has at most 32 ids (counting the padding and unknown
+#: ids)
+AUTO_NGRAMS = 6
+AUTO_NGRAM_VOCABULARY = 32
+#: ... and the median training sequence holds at least 32 events: short
+#: funnels and prefixes (5-20 events) gained nothing from them and lost a
+#: little on a next-event task
+AUTO_NGRAM_LENGTH = 32
+
+
 def auto_ensemble_size(n_train: int) -> int:
     """Networks of ``ensemble_size="auto"``: 5 below 1,000 training
     sequences, 3 below 5,000, then 1: on small data the seed-to-seed
@@ -150,7 +167,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         "bag_pooling": [StrOptions(POOLING_NAMES), tuple, None],
         "wide": ["boolean"],
         "wide_alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "wide_ngrams": [_positive_int()],
+        "wide_ngrams": [_positive_int(), StrOptions({"auto"})],
         "ensemble_size": [_positive_int(), StrOptions({"auto"})],
         "lr": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
@@ -183,7 +200,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         bag_pooling="mean+max",
         wide=True,
         wide_alpha="auto",
-        wide_ngrams=1,
+        wide_ngrams="auto",
         ensemble_size=1,
         lr="auto",
         optimizer="adam",
@@ -259,7 +276,9 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
     def _criterion_kwargs(self, y_train) -> dict:  # pragma: no cover
         raise NotImplementedError
 
-    def _valid_score(self, y_true, y_pred) -> float:  # pragma: no cover
+    def _valid_score(
+        self, y_true, y_pred, sample_weight=None
+    ) -> float:  # pragma: no cover
         raise NotImplementedError
 
     def _init_output(self, module, y_enc) -> None:
@@ -269,9 +288,12 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
     def _stratify_labels(self, y_enc):
         return y_enc
 
+    def _check_weighted_targets(self, y_enc, weight) -> None:
+        """Raise if the rows of positive weight cannot be fitted (``fit``)."""
+
     # ----------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on sequences ``X`` and targets ``y``.
 
         Parameters
@@ -281,21 +303,37 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             Sequences; see the module documentation for the accepted forms.
         y : array-like of shape (n,) (or (n, n_outputs) for the regressor)
             Targets.
+        sample_weight : array-like of shape (n,), default=None
+            Non-negative weights of the sequences; None: all weigh 1. The
+            training loss of a batch is the weighted mean of its sequences'
+            losses, ``sum(w * l) / sum(w)`` (the weights multiplied by the
+            classifier's ``class_weight``), so only relative weights matter
+            and weights that are all equal train exactly as no weights. The
+            early-stopping validation split keeps its rows' weights: its loss
+            is the weighted mean over the split and its score weighted. The
+            linear start (``wide=True``) minimizes the weighted mean loss.
 
         Returns
         -------
         self
         """
         continuing = self.warm_start and hasattr(self, "net_")
-        return self._fit(X, y, incremental=False, continuing=continuing)
+        return self._fit(
+            X, y, incremental=False, continuing=continuing,
+            sample_weight=sample_weight,
+        )
 
-    def _fit(self, X, y, *, incremental, continuing, classes=None):
+    def _fit(self, X, y, *, incremental, continuing, classes=None,
+             sample_weight=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target "
                 "y is None."
             )
         Xr, y_enc, fitted = self._prepare_fit(X, y, continuing, classes)
+        weight = check_weights(sample_weight, len(Xr), type(self).__name__)
+        if weight is not None and not incremental:
+            self._check_weighted_targets(y_enc, weight)
         # the input was accepted: only now does the estimator change
         for attr, value in fitted.items():
             if value is _DELETE:
@@ -303,7 +341,10 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             else:
                 setattr(self, attr, value)
         with cpu_runtime(self.n_threads, keep_freed_memory=True):
-            self._train(Xr, y_enc, incremental=incremental, continuing=continuing)
+            self._train(
+                Xr, y_enc, incremental=incremental, continuing=continuing,
+                sample_weight=weight,
+            )
         return self
 
     def _prepare_fit(self, X, y, continuing, classes):
@@ -400,7 +441,8 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         )
 
     def _module_kwargs(
-        self, sig: dict | None = None, n_train: int | None = None
+        self, sig: dict | None = None, n_train: int | None = None,
+        median_length: float | None = None,
     ) -> dict:
         """Keyword arguments of :class:`SequenceNet` for the fitted input
         (Python scalars, also for parameters given as numpy scalars).
@@ -430,12 +472,31 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             "wide": bool(p["wide"]),
             "wide_numeric": True,
             "wide_l2": self._wide_l2(p["wide_alpha"], n_train),
-            "wide_ngrams": int(p["wide_ngrams"]),
+            **self._wide_ngrams(p["wide_ngrams"], sig["cardinalities"], median_length),
         }
         members = self._ensemble_size(n_train)
         if members > 1:
             kwargs.update(n_members=members, combine=self._combine)
         return kwargs
+
+    def _wide_ngrams(self, wide_ngrams, cardinalities, median_length) -> dict:
+        """SequenceNet's n-gram settings: ``wide_ngrams`` over every channel,
+        or for "auto" runs of up to ``AUTO_NGRAMS`` when every categorical
+        channel has at most ``AUTO_NGRAM_VOCABULARY`` ids and the median
+        training sequence holds ``AUTO_NGRAM_LENGTH`` events or more (long
+        token strings such as DNA; single ids otherwise). Without a median
+        length (a warm start) the fitted network's setting."""
+        if wide_ngrams != "auto":
+            return {"wide_ngrams": int(wide_ngrams)}
+        if median_length is None:
+            return {"wide_ngrams": int(
+                self.net_.get_params_for("module").get("wide_ngrams", 1)
+            )}
+        tokens = len(cardinalities) > 0 and all(
+            int(c) <= AUTO_NGRAM_VOCABULARY for c in cardinalities
+        )
+        long = median_length >= AUTO_NGRAM_LENGTH
+        return {"wide_ngrams": AUTO_NGRAMS if tokens and long else 1}
 
     @staticmethod
     def _wide_l2(wide_alpha, n_train) -> float:
@@ -599,28 +660,64 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         net.history = old.history
         self.net_ = net
 
-    def _start_from_linear_model(self, train_ds, valid_ds) -> None:
+    def _start_from_linear_model(self, train_ds, valid_ds) -> dict | None:
         """Fit the wide path first and freeze it (``wide=True``); with
-        ``wide_alpha="auto"`` its penalty is chosen on ``valid_ds``."""
+        ``wide_alpha="auto"`` its penalty is chosen on ``valid_ds``.
+
+        Returns the linear model's validation loss and the network's state
+        at the start (the linear model alone: the head's weights are zero),
+        for :meth:`_keep_linear_model`; None without a validation loss."""
         self.wide_alpha_ = None
         if not self.wide:
-            return
+            return None
         auto = self.wide_alpha == "auto"
         result = start_from_linear_model(
             self.net_, train_ds, valid_ds if auto else None,
             self._max_batch_events(),
-        )
-        if result:
-            self.wide_alpha_ = result["l2"] * len(train_ds)
+        )  # weighted by the datasets' sample weights
+        if not result:
+            return None
+        n = len(train_ds)
+        self.wide_alpha_ = {g: l2 * n for g, l2 in result["l2"].items()}
+        if result["valid_loss"] is None:
+            return None
+        state = {k: v.detach().clone()
+                 for k, v in self.net_.module_.state_dict().items()}
+        return {"valid_loss": result["valid_loss"], "state": state}
 
-    def _train(self, Xr, y_enc, *, incremental: bool, continuing: bool):
+    def _keep_linear_model(self, start: dict | None, valid_ds) -> None:
+        """Go back to the linear model alone when no epoch of the network
+        beat its validation loss: the network is kept only for what it
+        adds on held-out data (``best_epoch_`` is then 0)."""
+        if start is None or not self.best_loss_ > start["valid_loss"]:
+            return
+        from ._history import history_frame
+
+        self.net_.module_.load_state_dict(start["state"])
+        self.best_epoch_ = 0
+        self.best_loss_ = float(start["valid_loss"])
+        raw = self._forward(valid_ds.X).astype(np.float64)
+        self.best_validation_score_ = float(self._valid_score(
+            valid_ds.y, raw, sample_weight=valid_ds.sample_weight
+        ))
+        self.history_ = history_frame(self.net_.history, 0)
+
+    def _train(self, Xr, y_enc, *, incremental: bool, continuing: bool,
+               sample_weight=None):
         use_valid = self.early_stopping and not incremental
+        w = sample_weight
         if use_valid:
             train_rows, valid_rows = self._split(len(Xr), self._stratify_labels(y_enc))
-            train_ds = SequenceDataset(Xr[train_rows], y_enc[train_rows])
-            valid_ds = SequenceDataset(Xr[valid_rows], y_enc[valid_rows])
+            train_ds = SequenceDataset(
+                Xr[train_rows], y_enc[train_rows],
+                None if w is None else w[train_rows],
+            )
+            valid_ds = SequenceDataset(
+                Xr[valid_rows], y_enc[valid_rows],
+                None if w is None else w[valid_rows],
+            )
         else:
-            train_ds = SequenceDataset(Xr, y_enc)
+            train_ds = SequenceDataset(Xr, y_enc, w)
             valid_ds = None
         if not continuing:
             self.batch_size_ = (
@@ -629,15 +726,19 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
                 else int(self.batch_size)
             )
             self.net_ = self._build_net(
-                self._module_kwargs(n_train=len(train_ds)),
+                self._module_kwargs(
+                    n_train=len(train_ds),
+                    median_length=float(np.median(train_ds.X.lengths)),
+                ),
                 self._criterion_kwargs(train_ds.y),
                 valid_ds,
             )
             self.net_.initialize()
             self._init_output(self.net_.module_, y_enc)
-            self._start_from_linear_model(train_ds, valid_ds)
+            linear = self._start_from_linear_model(train_ds, valid_ds)
         else:
             self._continue_net(valid_ds)
+            linear = None
         # dropout of these epochs: from the seed and the epochs done so far
         self.net_.reseed(self._seed + self.n_iter_ + 1)
         epochs = 1 if incremental else int(self.max_epochs)
@@ -659,6 +760,8 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         # carry (a tenth of) its training set
         self.net_.set_params(train_split=None)
         self._end_training(epochs, n_before, use_valid, continuing)
+        if use_valid:
+            self._keep_linear_model(linear, valid_ds)
 
     def _end_training(self, epochs: int, n_before: int, use_valid: bool, continuing):
         """Find out why training stopped and leave a usable model, or raise."""
@@ -801,6 +904,22 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
         return tags
+
+
+def check_weights(sample_weight, n: int, name: str) -> np.ndarray | None:
+    """Validate ``sample_weight`` for ``n`` sequences: None when it is None
+    or all its weights are equal and positive (they train exactly as no
+    weights), else a float64 array. Negative or non-finite weights, a wrong
+    length, or weights that are all zero raise a ValueError (``name``, the
+    estimator's, is for messages of the checks to come)."""
+    if sample_weight is None:
+        return None
+    weight = _check_sample_weight(
+        sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True
+    )
+    if np.all(weight == weight[0]):
+        return None
+    return weight
 
 
 class _Delete:

@@ -26,12 +26,19 @@ class SequenceDataset(Dataset):
     """Ragged sequences and optional targets, as a torch ``Dataset``.
 
     Indexing one item pads that single sequence; the fast path is
-    :class:`BucketBatchIterator`, which builds whole batches at once.
+    :class:`BucketBatchIterator`, which builds whole batches at once. With
+    ``sample_weight``, each batch's inputs hold the weights of its rows
+    (``"sample_weight"``, float32), which the net's loss reads and its
+    module never sees (:class:`~._seeding.SeededNet`).
     """
 
-    def __init__(self, X: RaggedSequences, y: np.ndarray | None = None):
+    def __init__(
+        self, X: RaggedSequences, y: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+    ):
         self.X = X
         self.y = y
+        self.sample_weight = sample_weight
         self.lengths = X.lengths
 
     def __len__(self) -> int:
@@ -47,6 +54,9 @@ class SequenceDataset(Dataset):
             "numeric": torch.from_numpy(num),
             "lengths": torch.from_numpy(lengths),
         }
+        if self.sample_weight is not None:
+            weight = self.sample_weight[rows].astype(np.float32)
+            inputs["sample_weight"] = torch.from_numpy(weight)
         if self.y is None:
             target = torch.zeros(len(rows))
         else:

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 
+from ._seeding import effective_weight
+
 __all__ = [
     "IdleEarlyStopping",
     "MemberGradientClipping",
@@ -32,25 +34,47 @@ __all__ = [
 
 
 class ValidationScore(Callback):
-    """Record ``valid_score`` from the outputs of the validation pass."""
+    """Record ``valid_score`` from the outputs of the validation pass.
+
+    Validation batches with sample weights (``"sample_weight"`` among their
+    inputs) are scored with ``score_fn(y_true, y_pred, sample_weight=w)``,
+    and their ``valid_batch_size`` becomes the sum of their weights (times
+    the class weights): skorch's ``valid_loss``, the mean of the batch
+    losses weighted by batch size, is then the weighted mean loss of the
+    whole validation set."""
 
     def __init__(self, score_fn):
         self.score_fn = score_fn
 
     def on_epoch_begin(self, net, **kwargs):
-        self.y_pred_, self.y_true_ = [], []
+        self.y_pred_, self.y_true_, self.weight_ = [], [], []
 
     def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
-        if not training:
-            self.y_pred_.append(y_pred.detach().float().cpu())
-            self.y_true_.append(batch[1].cpu())
+        if training:
+            return
+        self.y_pred_.append(y_pred.detach().float().cpu())
+        self.y_true_.append(batch[1].cpu())
+        weight = batch[0].get("sample_weight") if isinstance(batch[0], dict) else None
+        if weight is not None:
+            self.weight_.append(weight.cpu())
+            total = effective_weight(net.criterion_, batch[1], weight).sum()
+            # a batch of zero weights (loss 0) must not make the sum zero
+            net.history.record_batch("valid_batch_size", max(float(total), 1e-12))
 
     def on_epoch_end(self, net, **kwargs):
         if self.y_pred_:
             y_true = torch.cat(self.y_true_).numpy()
             y_pred = torch.cat(self.y_pred_).numpy().astype(np.float64)
-            net.history.record("valid_score", float(self.score_fn(y_true, y_pred)))
-        self.y_pred_, self.y_true_ = [], []
+            net.history.record("valid_score", self._score(y_true, y_pred))
+        self.y_pred_, self.y_true_, self.weight_ = [], [], []
+
+    def _score(self, y_true, y_pred) -> float:
+        if not self.weight_:
+            return float(self.score_fn(y_true, y_pred))
+        weight = torch.cat(self.weight_).numpy().astype(np.float64)
+        if weight.sum() <= 0:
+            return float("nan")
+        return float(self.score_fn(y_true, y_pred, sample_weight=weight))
 
 
 class MemberGradientClipping(Callback):

@@ -81,6 +81,17 @@ class _SequenceClassifierMixin(ClassifierMixin):
                 f"not classes of y {classes.tolist()}."
             )
 
+    def _check_weighted_targets(self, y_enc, weight) -> None:
+        present = np.unique(y_enc[weight > 0])
+        if len(present) < 2:
+            label = self.__dict__.get("_label_encoder")
+            only = present if label is None else label.inverse_transform(present)
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes with "
+                f"a positive sample_weight, but only class {only.tolist()[0]!r} "
+                "has positive weights."
+            )
+
     def _n_outputs(self):
         return len(self.classes_)
 
@@ -99,11 +110,11 @@ class _SequenceClassifierMixin(ClassifierMixin):
             w = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
         return {"weight": torch.as_tensor(w, dtype=torch.float32)}
 
-    def _valid_score(self, y_true, y_pred):
-        return accuracy_score(y_true, y_pred.argmax(1))
+    def _valid_score(self, y_true, y_pred, sample_weight=None):
+        return accuracy_score(y_true, y_pred.argmax(1), sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``(X, y)``, continuing from the current weights.
 
         Parameters
@@ -112,6 +123,8 @@ class _SequenceClassifierMixin(ClassifierMixin):
         y : array-like of shape (n,)
         classes : array-like of shape (n_classes,), default=None
             All classes that will ever appear; required on the first call.
+        sample_weight : array-like of shape (n,), default=None
+            Non-negative weights of the sequences (see ``fit``).
 
         Returns
         -------
@@ -122,7 +135,10 @@ class _SequenceClassifierMixin(ClassifierMixin):
             raise ValueError(
                 "classes must be passed on the first call to partial_fit."
             )
-        return self._fit(X, y, incremental=True, continuing=not first, classes=classes)
+        return self._fit(
+            X, y, incremental=True, continuing=not first, classes=classes,
+            sample_weight=sample_weight,
+        )
 
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes), columns in ``classes_``."""
@@ -243,7 +259,7 @@ class LSTMSequenceClassifier(_SequenceClassifierMixin, _BaseSequenceEstimator):
         bag_pooling="mean+max",
         wide=True,
         wide_alpha="auto",
-        wide_ngrams=1,
+        wide_ngrams="auto",
         ensemble_size=1,
         lr="auto",
         optimizer="adam",

@@ -58,13 +58,18 @@ wide_alpha : float or "auto", default="auto"
     L2 penalty of the wide weights, as ``1 / C`` of a LogisticRegression
     on the summed loss (applied as ``wide_alpha / n_train`` on the mean
     loss). "auto": chosen on the early-stopping validation split among
-    penalties 1.0 to 1e-4 on the mean loss (1 / n_train without early
-    stopping).""",
+    penalties 1.0 to 1e-4 on the mean loss, then refined for each group
+    of weights (each categorical channel, the numeric summaries) on data
+    up to 2M training events (1 / n_train without early stopping).""",
     "wide_ngrams": """\
-wide_ngrams : int, default=1
+wide_ngrams : int or "auto", default="auto"
     The wide path also weighs hashed runs of 2 to ``wide_ngrams``
-    consecutive ids (k-mers): try 3-6 for token sequences whose local
-    patterns matter (DNA, text-like logs).""",
+    consecutive ids (k-mers, n-grams) of every categorical channel. "auto":
+    runs of up to 6 when every categorical channel has at most 32 distinct
+    values and the median training sequence holds at least 32 events (long
+    token strings such as DNA, whose local patterns carry signal); single
+    ids otherwise (items, products, short funnels). The n-grams' penalty
+    is chosen with the rest of the wide path's.""",
     "ensemble_size": """\
 ensemble_size : int or "auto", default=1
     Number of networks fitted side by side from different initializations
@@ -160,7 +165,9 @@ n_iter_ : int
     Epochs trained.""",
     "best_epoch_": """\
 best_epoch_ : int
-    Epoch (1-based) whose weights were kept.""",
+    Epoch (1-based) whose weights were kept; 0 when no epoch beat the
+    linear start (``wide=True``) on the validation split and the linear
+    model alone was kept (the head's weights are zero).""",
     "loss_curve_": """\
 loss_curve_ : list of float
     Training loss per epoch.""",
@@ -174,9 +181,11 @@ best_validation_score_ : float or None
 best_loss_ : float
     Lowest validation loss (training loss without early stopping).""",
     "wide_alpha_": """\
-wide_alpha_ : float or None
-    The wide path's fitted penalty, in the units of ``wide_alpha`` (None
-    when ``wide=False``).""",
+wide_alpha_ : dict or None
+    The wide path's fitted penalty of each group of weights, in the units
+    of ``wide_alpha``: ``"ids_<i>"`` for categorical channel ``i``,
+    ``"ngrams"``, ``"numeric"`` for the numeric summaries (None when
+    ``wide=False``).""",
     "stop_reason_": """\
 stop_reason_ : str
     Why the last ``fit``/``partial_fit`` ended: "completed" (all epochs

@@ -28,22 +28,37 @@ def linear_start_iterations(n_events: int) -> int:
     return int(np.clip(LINEAR_START_EVENTS // max(1, int(n_events)), 10, 100))
 
 
+#: training events up to which each penalty group gets its own penalty
+PER_GROUP_EVENTS = 2_000_000
+
+
 def _batches(dataset: SequenceDataset, device, max_events: int):
     """``fit_linear_start``'s batches of ``dataset``: a callable yielding
-    ``(inputs, target, share)`` on ``device``, rows sorted by length."""
+    ``(inputs, target, share)`` on ``device``, rows sorted by length (read
+    once: the linear start turns them into its design matrices).
+
+    With sample weights, ``target`` is the pair ``(targets, weights)`` (the
+    loss of :func:`start_from_linear_model` takes their weighted mean) and
+    ``share`` is the batch's share of the total weight."""
     X, n = dataset.X, len(dataset)
+    weight = dataset.sample_weight
+    total = None if weight is None else float(weight.sum())
     order = length_sorted_order(X.lengths)
     starts, stops = cut_batches(
         X.lengths[order], np.zeros(n, dtype=np.int64), 1024, max_events
     )
 
-    def batches():
-        for a, b in zip(starts, stops):
-            inputs, target = dataset.batch(order[a:b])
-            inputs = {k: v.to(device) for k, v in inputs.items()}
-            yield inputs, target.to(device), (b - a) / n
+    def pad(a, b):
+        inputs, target = dataset.batch(order[a:b])
+        inputs = {k: v.to(device) for k, v in inputs.items()}
+        if weight is None:
+            return inputs, target.to(device), (b - a) / n
+        w = inputs.pop("sample_weight")
+        # a split whose weights are all zero has loss 0 in every batch
+        share = float(weight[order[a:b]].sum()) / total if total else (b - a) / n
+        return inputs, (target.to(device), w), share
 
-    return batches
+    return lambda: (pad(a, b) for a, b in zip(starts, stops))
 
 
 def start_from_linear_model(
@@ -52,18 +67,25 @@ def start_from_linear_model(
 ) -> dict:
     """Fit the linear part of the skorch ``net``'s module on ``train_ds``
     (its loss, its device) and freeze it. With ``valid_ds`` the penalty is
-    chosen on it (:data:`seqestimators.nn.L2_PATH`), else the module's own.
+    chosen on it (:data:`seqestimators.nn.L2_PATH`; per group of weights up
+    to ``PER_GROUP_EVENTS`` training events), else the module's own.
     Returns :func:`~seqestimators.nn.fit_linear_start`'s result."""
     device = torch.device(net.device)
 
     def loss(output, target):
+        if isinstance(target, tuple):  # (targets, sample weights)
+            target, weight = target
+            return net.get_loss(
+                output, target, X={"sample_weight": weight}, training=False
+            )
         return net.get_loss(output, target, training=False)
 
     valid = None
     if valid_ds is not None and len(valid_ds):
         valid = _batches(valid_ds, device, max_events)
-    iterations = linear_start_iterations(int(train_ds.X.lengths.sum()))
+    n_events = int(train_ds.X.lengths.sum())
     return fit_linear_start(
         net.module_, _batches(train_ds, device, max_events), loss,
-        valid_batches=valid, max_iter=iterations,
+        valid_batches=valid, max_iter=linear_start_iterations(n_events),
+        per_group=n_events <= PER_GROUP_EVENTS,
     )

@@ -146,7 +146,7 @@ class _SequenceRegressorMixin(RegressorMixin):
             for member in getattr(module, "members", [module]):
                 member.head.bias.copy_(bias)
 
-    def _valid_score(self, y_true, y_pred):
+    def _valid_score(self, y_true, y_pred, sample_weight=None):
         if len(y_true) < 2:
             return float("nan")
         if self._fitted_loss == "poisson":
@@ -154,16 +154,31 @@ class _SequenceRegressorMixin(RegressorMixin):
                 y_pred = np.exp(y_pred)
             if not np.isfinite(y_pred).all():
                 return float("nan")
-        return r2_score(y_true, y_pred)
+        return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
     def _stratify_labels(self, y_enc):
         return None
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
-        """Train one epoch on ``(X, y)``, continuing from the current weights."""
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : sequences (see ``fit``)
+        y : array-like of shape (n,) or (n, n_outputs)
+        sample_weight : array-like of shape (n,), default=None
+            Non-negative weights of the sequences (see ``fit``).
+
+        Returns
+        -------
+        self
+        """
         first = not hasattr(self, "net_")
-        return self._fit(X, y, incremental=True, continuing=not first)
+        return self._fit(
+            X, y, incremental=True, continuing=not first,
+            sample_weight=sample_weight,
+        )
 
     def predict(self, X):
         """Predicted targets in the original scale, shape (n,) or (n, n_outputs).
@@ -268,7 +283,7 @@ default="auto"
         bag_pooling="mean+max",
         wide=True,
         wide_alpha="auto",
-        wide_ngrams=1,
+        wide_ngrams="auto",
         ensemble_size=1,
         lr="auto",
         optimizer="adam",

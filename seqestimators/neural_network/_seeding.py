@@ -30,7 +30,13 @@ import torch
 from skorch import NeuralNet
 from torch import nn
 
-__all__ = ["SeededNet", "init_parameters", "own_random_state"]
+__all__ = [
+    "SeededNet",
+    "effective_weight",
+    "init_parameters",
+    "own_random_state",
+    "weighted_loss",
+]
 
 _RNG_LOCK = threading.Lock()
 
@@ -148,16 +154,65 @@ class SeededNet(NeuralNet):
             step = {**step, "loss": step["loss"] / members}
         return step
 
+    def infer(self, x, **fit_params):
+        """skorch's forward pass, without the batch's ``sample_weight``
+        (an input of the loss, not of the module)."""
+        if isinstance(x, dict) and "sample_weight" in x:
+            x = {k: v for k, v in x.items() if k != "sample_weight"}
+        return super().infer(x, **fit_params)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """skorch's loss; for an ensemble in training mode (outputs
-        ``(n_members, batch, ...)``) the sum of the members' losses."""
+        ``(n_members, batch, ...)``) the sum of the members' losses. A batch
+        with ``sample_weight`` among its inputs ``X`` gets the weighted mean
+        of :func:`weighted_loss`."""
+        weight = X.get("sample_weight") if isinstance(X, dict) else None
         members = n_members(self.module_)
         if members > 1 and training:
             flat = y_pred.reshape(members * y_pred.shape[1], *y_pred.shape[2:])
             y_true = torch.as_tensor(y_true, device=flat.device)
             repeated = y_true.repeat(members, *([1] * (y_true.dim() - 1)))
-            return members * super().get_loss(flat, repeated, X, training)
-        return super().get_loss(y_pred, y_true, X, training)
+            if weight is not None:
+                weight = torch.as_tensor(weight).repeat(members)
+            return members * self._loss(flat, repeated, weight, X, training)
+        return self._loss(y_pred, y_true, weight, X, training)
+
+    def _loss(self, y_pred, y_true, weight, X, training):
+        if weight is None:
+            return super().get_loss(y_pred, y_true, X, training)
+        y_true = torch.as_tensor(y_true, device=y_pred.device)
+        return weighted_loss(self.criterion_, y_pred, y_true, weight)
+
+
+def weighted_loss(criterion, y_pred, y_true, weight) -> torch.Tensor:
+    """The mean of ``criterion``'s per-sample losses weighted by ``weight``.
+
+    ``sum(w_i * c_i * l_i) / sum(w_i * c_i)`` over the batch, with ``c_i``
+    the class weight of row ``i`` (1 without class weights or for
+    regression) and ``l_i`` its loss (averaged over a regressor's outputs):
+    torch's ``reduction="mean"`` with weights ``w_i * c_i``, so that
+    constant weights give the unweighted loss. A batch whose weights sum to
+    zero has loss 0."""
+    weight = torch.as_tensor(weight, device=y_pred.device, dtype=y_pred.dtype)
+    saved = criterion.reduction
+    criterion.reduction = "none"
+    try:
+        per_sample = criterion(y_pred, y_true)  # includes c_i
+    finally:
+        criterion.reduction = saved
+    if per_sample.dim() > 1:
+        per_sample = per_sample.reshape(len(per_sample), -1).mean(1)
+    total = effective_weight(criterion, y_true, weight).sum()
+    return (weight * per_sample).sum() / total.clamp_min(torch.finfo(total.dtype).tiny)
+
+
+def effective_weight(criterion, y_true, weight) -> torch.Tensor:
+    """``weight`` times the class weight of each row (``criterion.weight``
+    of a classification loss), the weights the loss is averaged with."""
+    class_weight = getattr(criterion, "weight", None)
+    if class_weight is None or y_true.is_floating_point():
+        return weight
+    return weight * class_weight.to(weight)[y_true.long()]
 
 
 def n_members(module: nn.Module) -> int:

@@ -48,7 +48,7 @@ _COMMON = {
     "validation_scores_": "numbers_or_none",
     "best_validation_score_": "number_or_none",
     "best_loss_": "number_or_none",
-    "wide_alpha_": "number_or_none",
+    "wide_alpha_": "penalties",
     "n_features_in_": "count",
     "feature_names_in_": "names",
 }
@@ -114,6 +114,10 @@ _KINDS = {
     "numbers": lambda v: isinstance(v, list) and all(map(_is_number, v)),
     "numbers_or_none": lambda v: v is None or _KINDS["numbers"](v),
     "number_or_none": lambda v: v is None or _is_number(v),
+    "penalties": lambda v: v is None or (
+        isinstance(v, dict) and len(v) <= 10_000
+        and all(isinstance(k, str) and _is_number(x) for k, x in v.items())
+    ),
     "names": lambda v: (
         isinstance(v, np.ndarray)
         and v.ndim == 1

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from ._wide import numeric_summaries
-
 __all__ = ["fit_linear_start"]
 
 
@@ -39,6 +37,7 @@ def fit_linear_start(
     | None = None,
     l2_path: tuple[float, ...] = L2_PATH,
     max_iter: int = 100,
+    per_group: bool = True,
 ) -> dict:
     """Fit ``net``'s linear part to convergence, then freeze it.
 
@@ -48,8 +47,13 @@ def fit_linear_start(
     With ``valid_batches`` the penalty is chosen on them: the linear model
     is fitted for each penalty of ``l2_path`` (strong to weak, each fit
     starting from the previous solution, stopping once the validation loss
-    rose twice) and the best is kept. Without, the wide path's own ``l2``
-    is used.
+    rose twice) and the best is kept; then, with ``per_group``, each group
+    of weights (a categorical channel's ids, the n-grams, the numeric
+    summaries; :meth:`WideEvents.penalty_groups`) in turn tries the
+    neighbouring penalties of the path (and further in a direction while
+    that lowers the validation loss), the others held: 13,000 product ids
+    on 400 users want a strong penalty, their numeric summaries a weak one. Without ``valid_batches``, the wide
+    path's own ``l2`` is used for every group.
 
     Parameters
     ----------
@@ -70,13 +74,15 @@ def fit_linear_start(
         ``valid_batches``.
     max_iter : int, default=100
         L-BFGS iterations at most, per penalty.
+    per_group : bool, default=True
+        Refine the penalty group by group (with ``valid_batches`` only).
 
     Returns
     -------
     dict
-        ``l2`` (the penalty kept), ``valid_loss`` (its validation loss, or
-        None) and ``evaluations`` (objective evaluations in all); empty when
-        the network has no wide path.
+        ``l2`` (the penalty of each group, by group name), ``valid_loss``
+        (the validation loss, or None) and ``evaluations`` (objective
+        evaluations in all); empty when the network has no wide path.
 
     Examples
     --------
@@ -92,7 +98,7 @@ def fit_linear_start(
     >>> inputs = {"categorical": cat, "numeric": num, "lengths": lengths}
     >>> data = lambda: [(inputs, y, 1.0)]
     >>> fit_linear_start(net, data, torch.nn.functional.cross_entropy)["l2"]
-    0.01
+    {'ids_0': 0.01}
     >>> net.eval()(cat, num, lengths).argmax(1).tolist()
     [0, 1]
     """
@@ -100,74 +106,174 @@ def fit_linear_start(
     first = members[0]
     if first.wide is None:
         return {}
+    train = _designs(first.wide, batches)
+    valid = None if valid_batches is None else _designs(first.wide, valid_batches)
     if first.wide.numeric_weights is not None:
-        first.wide.set_summary_scaling(torch.cat([
-            numeric_summaries(inputs["numeric"].to(torch.float32), inputs["lengths"])
-            for inputs, _, _ in batches()
-        ]))
-    own_l2 = first.wide.l2
-    first.wide.l2 = 0.0  # the penalty is explicit while fitting
-    try:
-        if valid_batches is None:
-            result = {"l2": own_l2, "valid_loss": None,
-                      "evaluations": _minimize(first, own_l2, batches, loss, max_iter)}
-        else:
-            result = _path(first, l2_path, batches, valid_batches, loss, max_iter)
-    finally:
-        first.wide.l2 = own_l2
+        first.wide.set_summary_scaling(torch.cat([d["numeric"] for d, _, _ in train]))
+    fit = _Fit(first, train, valid, loss, max_iter)
+    if valid is None:
+        l2s = dict.fromkeys(fit.groups, first.wide.l2)
+        fit.minimize(l2s)
+        result = {"l2": l2s, "valid_loss": None}
+    else:
+        result = fit.path(tuple(float(v) for v in l2_path), per_group)
+    result["evaluations"] = fit.evaluations
+    fit.write(first)
     _freeze(members)
     return result
 
 
-def _path(module, l2_path, batches, valid_batches, loss, max_iter) -> dict:
-    """Fit along ``l2_path``; leave the best fit (validation loss) in place."""
-    best, evaluations, worse = None, 0, 0
-    for l2 in l2_path:
-        evaluations += _minimize(module, float(l2), batches, loss, max_iter)
-        value = _mean_loss(module, valid_batches, loss)
+def _designs(wide, batches) -> list:
+    """``(design, target, share)`` of each batch: every event is read once."""
+    with torch.no_grad():
+        return [(wide.design(inputs["categorical"], inputs["lengths"],
+                             inputs["numeric"]), target, share)
+                for inputs, target, share in batches()]
+
+
+def _compact(train: list, valid: list | None, group: str):
+    """The columns of the sparse ``group`` used in the training designs,
+    and the designs with their columns renumbered to those (entries of
+    validation columns unseen in training dropped: their weights are 0).
+
+    A hashed n-gram table of 2**18 rows, of which a few thousand occur,
+    is fitted as a few thousand weights."""
+    used = torch.unique(torch.cat([d[group].indices()[1] for d, _, _ in train]))
+    index = torch.full((int(train[0][0][group].shape[1]),), -1, dtype=torch.int64)
+    index[used] = torch.arange(len(used))
+    for designs in (train, valid or []):
+        for design, _, _ in designs:
+            x = design[group]
+            rows, cols = x.indices()
+            keep = index[cols] >= 0
+            design[group] = torch.sparse_coo_tensor(
+                torch.stack([rows[keep], index[cols[keep]]]), x.values()[keep],
+                size=(x.shape[0], len(used)), check_invariants=False,
+            ).coalesce()
+    return used
+
+
+class _Fit:
+    """The linear part of ``module`` fitted for penalties by group, on the
+    batches' designs (lists of ``(design, target, share)``), with weights
+    of its own (compact columns), written into the module at the end."""
+
+    def __init__(self, module, train, valid, loss, max_iter):
+        self.train, self.valid, self.loss, self.max_iter = train, valid, loss, max_iter
+        wide = module.wide
+        self.groups = list(wide.penalty_groups())
+        n_out = module.head.bias.shape[0]
+        self.columns, self.weights = {}, {}
+        for group in self.groups:
+            if group == "numeric":
+                for design, _, _ in [*train, *(valid or [])]:
+                    design[group] = (
+                        (design[group] - wide.summary_center) / wide.summary_scale
+                    )
+                n = wide.numeric_weights.shape[0]
+            else:
+                self.columns[group] = _compact(train, valid, group)
+                n = len(self.columns[group])
+            self.weights[group] = torch.zeros(n, n_out, requires_grad=True)
+        self.bias = module.head.bias.detach().clone().requires_grad_(True)
+        self.evaluations = 0
+
+    def output(self, design) -> torch.Tensor:
+        out = self.bias
+        for group, x in design.items():
+            w = self.weights[group]
+            out = out + (x @ w if group == "numeric" else torch.sparse.mm(x, w))
+        return out
+
+    def state(self) -> dict:
+        return {"bias": self.bias.detach().clone(),
+                **{g: w.detach().clone() for g, w in self.weights.items()}}
+
+    def load(self, state: dict) -> None:
+        with torch.no_grad():
+            self.bias.copy_(state["bias"])
+            for g, w in self.weights.items():
+                w.copy_(state[g])
+
+    def mean_loss(self, designs) -> float:
+        with torch.no_grad():
+            return float(sum(float(self.loss(self.output(d), target)) * f
+                             for d, target, f in designs))
+
+    def minimize(self, l2s: dict) -> None:
+        self.evaluations += _minimize(self, l2s)
+
+    def try_penalties(self, l2s: dict, best: dict | None) -> dict:
+        """Fit for ``l2s`` from the current weights; the better of that and
+        ``best`` (validation loss), the weights left at the better one."""
+        self.minimize(l2s)
+        value = self.mean_loss(self.valid)
         if best is None or value < best["valid_loss"]:
-            state = {k: v.clone() for k, v in _linear_state(module).items()}
-            best, worse = {"l2": float(l2), "valid_loss": value, "state": state}, 0
-        else:
-            worse += 1
+            return {"l2": dict(l2s), "valid_loss": value, "state": self.state()}
+        self.load(best["state"])
+        return best
+
+    def path(self, l2_path: tuple, per_group: bool) -> dict:
+        """One penalty for all along ``l2_path`` (strong to weak, stopping
+        once it got worse twice), then each group in turn along the path."""
+        best, worse = None, 0
+        for l2 in l2_path:
+            previous = best
+            best = self.try_penalties(dict.fromkeys(self.groups, l2), best)
+            worse = worse + 1 if best is previous else 0
             if worse == 2:
                 break
-    module.load_state_dict(best.pop("state"), strict=False)
-    return {**best, "evaluations": evaluations}
+        for group in self.groups if per_group and len(self.groups) > 1 else ():
+            # a step stronger and a step weaker on the path, further while
+            # it helps
+            at = l2_path.index(best["l2"][group])
+            for step in (-1, 1):
+                i = at + step
+                while 0 <= i < len(l2_path):
+                    previous = best
+                    best = self.try_penalties({**best["l2"], group: l2_path[i]}, best)
+                    if best is previous:
+                        break
+                    i += step
+        best.pop("state")
+        return best
 
-
-def _linear_state(module) -> dict:
-    return {k: v for k, v in module.state_dict().items()
-            if k.startswith("wide.") or k == "head.bias"}
+    def write(self, module) -> None:
+        """Copy the fitted weights into ``module``'s wide path and bias."""
+        wide = module.wide
+        tables = {f"ids_{i}": w for i, w in enumerate(wide.weights)}
+        tables["ngrams"] = wide.ngram_weights
+        tables["numeric"] = wide.numeric_weights
+        with torch.no_grad():
+            module.head.bias.copy_(self.bias)
+            for group, w in self.weights.items():
+                table = tables[group]
+                if group == "numeric":
+                    table.copy_(w)
+                else:
+                    table.zero_()
+                    table[self.columns[group]] = w
 
 
 def _freeze(members) -> None:
     """Freeze the first member's linear part, copy it to the others, zero
     every head's weights (the network starts as the linear model)."""
     first = members[0]
-    for p in first.linear_parameters():
-        p.grad = None  # L-BFGS's last evaluation leaves its gradient
     with torch.no_grad():
         first.wide.frozen.fill_(1.0)
-        state = _linear_state(first)
+        state = {k: v for k, v in first.state_dict().items()
+                 if k.startswith("wide.") or k == "head.bias"}
         for member in members:
             member.load_state_dict(state, strict=False)
             member.head.weight.zero_()
 
 
-def _mean_loss(module, batches, loss) -> float:
-    with torch.no_grad():
-        return float(sum(float(loss(module.linear_output(**inputs), target)) * f
-                         for inputs, target, f in batches()))
-
-
-def _minimize(module, l2, batches, loss, max_iter) -> int:
-    """Full-batch L-BFGS on the mean loss plus ``l2 / 2 * ||penalized||**2``."""
-    params = module.linear_parameters()
-    penalized = module.wide.penalized()
+def _minimize(fit: _Fit, l2s: dict) -> int:
+    """Full-batch L-BFGS on the mean loss plus, for each group of weights,
+    ``l2 / 2 * ||weights||**2`` with the group's ``l2``."""
     optimizer = torch.optim.LBFGS(
-        params, lr=1.0, max_iter=int(max_iter), history_size=20,
-        tolerance_grad=1e-6, tolerance_change=1e-9,
+        [fit.bias, *fit.weights.values()], lr=1.0, max_iter=int(fit.max_iter),
+        history_size=20, tolerance_grad=1e-5, tolerance_change=1e-8,
         line_search_fn="strong_wolfe",
     )
     count = [0]
@@ -176,12 +282,13 @@ def _minimize(module, l2, batches, loss, max_iter) -> int:
         optimizer.zero_grad()
         count[0] += 1
         total = torch.zeros(())
-        for inputs, target, fraction in batches():
-            value = loss(module.linear_output(**inputs), target) * float(fraction)
+        for design, target, fraction in fit.train:
+            value = fit.loss(fit.output(design), target) * float(fraction)
             value.backward()
             total = total + value.detach().cpu()
-        if l2 > 0:
-            penalty = 0.5 * l2 * sum(p.square().sum() for p in penalized)
+        penalty = sum(0.5 * l2s[g] * w.square().sum()
+                      for g, w in fit.weights.items() if l2s[g] > 0)
+        if torch.is_tensor(penalty):
             penalty.backward()
             total = total + penalty.detach().cpu()
         return total

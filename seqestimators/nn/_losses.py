@@ -15,6 +15,12 @@ class HalfPoissonDeviance(torch.nn.Module):
     ``y log y - y`` term makes the loss half of
     ``sklearn.metrics.mean_poisson_deviance``.
 
+    Parameters
+    ----------
+    reduction : {"mean", "none"}, default="mean"
+        "none": the half deviance of each value (the estimators weigh them
+        with sample weights).
+
     Examples
     --------
     >>> import torch
@@ -23,5 +29,11 @@ class HalfPoissonDeviance(torch.nn.Module):
     True
     """
 
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = reduction
+
     def forward(self, log_rate: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return (torch.exp(log_rate) - y * log_rate + torch.xlogy(y, y) - y).mean()
+        loss = torch.exp(log_rate) - y * log_rate + torch.xlogy(y, y) - y
+        # models saved before ``reduction`` existed have no such attribute
+        return loss if getattr(self, "reduction", "mean") == "none" else loss.mean()

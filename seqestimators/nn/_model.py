@@ -93,6 +93,9 @@ class SequenceNet(nn.Module):
     wide_ngrams : int, default=1
         The wide path also weighs runs of 2 to ``wide_ngrams`` consecutive ids
         (hashed n-grams / k-mers); 1: single ids only.
+    wide_ngram_channels : sequence of int or None, default=None
+        The categorical channels whose n-grams the wide path weighs (None:
+        all of them).
     input_dropout : float, default=0.0
         Dropout on the per-event input vectors (embedding dropout), in
         training only.
@@ -165,6 +168,7 @@ class SequenceNet(nn.Module):
         wide: bool = False,
         wide_l2: float = 0.0,
         wide_ngrams: int = 1,
+        wide_ngram_channels: Sequence[int] | None = None,
         input_dropout: float = 0.0,
         wide_numeric: bool = False,
         encoder: str = "recurrent",
@@ -209,6 +213,7 @@ class SequenceNet(nn.Module):
         if wide and (len(cardinalities) or n_wide_numeric):
             self.wide = WideEvents(
                 cardinalities, n_outputs, l2=wide_l2, ngrams=wide_ngrams,
+                ngram_channels=wide_ngram_channels,
                 n_numeric=n_wide_numeric,
             )
         self.head_dropout = nn.Dropout(dropout)
@@ -252,8 +257,3 @@ class SequenceNet(nn.Module):
         if self.wide is not None:
             out = out + self.wide(categorical, lengths, numeric)
         return out
-
-    def linear_parameters(self) -> list[nn.Parameter]:
-        """The parameters of :meth:`linear_output`."""
-        wide = [] if self.wide is None else list(self.wide.parameters())
-        return [*wide, self.head.bias]

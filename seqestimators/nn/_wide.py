@@ -134,6 +134,8 @@ class WideEvents(nn.Module):
         1: single ids only.
     buckets : int, default=2**18
         Size of the hashed n-gram table (``ngrams > 1`` only).
+    ngram_channels : sequence of int or None, default=None
+        The categorical channels whose n-grams are weighed (None: all).
     n_numeric : int, default=0
         Numeric channels; above 0 the model also weighs their
         :func:`numeric_summaries` (and the log length).
@@ -162,6 +164,7 @@ class WideEvents(nn.Module):
         l2=0.0,
         ngrams=1,
         buckets=2**18,
+        ngram_channels=None,
         n_numeric=0,
     ):
         super().__init__()
@@ -170,6 +173,12 @@ class WideEvents(nn.Module):
         )
         self.l2 = float(l2)
         self.ngrams = int(ngrams)
+        self.ngram_channels = (
+            list(range(len(cardinalities))) if ngram_channels is None
+            else [int(c) for c in ngram_channels]
+        )
+        if not self.ngram_channels:
+            self.ngrams = 1
         self.ngram_weights = None
         if self.ngrams > 1:
             self.ngram_weights = nn.Parameter(torch.zeros(int(buckets), n_outputs))
@@ -217,9 +226,16 @@ class WideEvents(nn.Module):
             return w.detach()
         return l2_gradient(w, self.l2)
 
-    def penalized(self) -> list[nn.Parameter]:
-        """The weights under the L2 penalty (all of them)."""
-        return list(self.parameters())
+    def penalty_groups(self) -> dict[str, list[nn.Parameter]]:
+        """The weights by group, each of which :func:`fit_linear_start` may
+        penalize differently: ``"ids_<i>"`` (categorical channel ``i``),
+        ``"ngrams"`` and ``"numeric"``."""
+        groups = {f"ids_{i}": [w] for i, w in enumerate(self.weights)}
+        if self.ngram_weights is not None:
+            groups["ngrams"] = [self.ngram_weights]
+        if self.numeric_weights is not None:
+            groups["numeric"] = [self.numeric_weights]
+        return groups
 
     def forward(self, categorical: torch.Tensor, lengths: torch.Tensor,
                 numeric: torch.Tensor | None = None):
@@ -241,24 +257,81 @@ class WideEvents(nn.Module):
             )
         return out
 
-    def _ngrams(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Summed weights of the hashed runs of 2..ngrams ids (within length)."""
-        w = self._weight(self.ngram_weights)
-        T, n_buckets = ids.shape[1], w.shape[0]
-        out = 0.0
-        for c in range(ids.shape[2]):
-            for k in range(2, self.ngrams + 1):
-                if k > T:
-                    break
+    def _ngram_codes(self, ids: torch.Tensor, lengths: torch.Tensor):
+        """Per channel and run length k in 2..ngrams: the bucket of each
+        window ``(batch, T - k + 1)`` and whether it lies within the length."""
+        T, n_buckets = ids.shape[1], self.ngram_weights.shape[0]
+        for c in self.ngram_channels:
+            for k in range(2, min(self.ngrams, T) + 1):
                 # polynomial hash of the window, mod a prime: no overflow
                 code = torch.full_like(ids[:, : T - k + 1, c], k * 7919 + c)
                 for j in range(k):
                     code = (code * _BASE + ids[:, j : T - k + 1 + j, c]) % _PRIME
                 starts = torch.arange(T - k + 1, device=ids.device).unsqueeze(0)
-                valid = (starts + k <= lengths.unsqueeze(1)).unsqueeze(-1)
-                rows = nn.functional.embedding(code % n_buckets, w)
-                out = out + (rows * valid.to(rows.dtype)).sum(1)
+                yield code % n_buckets, starts + k <= lengths.unsqueeze(1)
+
+    def _ngrams(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Summed weights of the hashed runs of 2..ngrams ids (within length)."""
+        w = self._weight(self.ngram_weights)
+        out = 0.0
+        for code, valid in self._ngram_codes(ids, lengths):
+            rows = nn.functional.embedding(code, w)
+            out = out + (rows * valid.unsqueeze(-1).to(rows.dtype)).sum(1)
         return out
+
+    # ------------------------------------------------ the design matrix
+    def design(self, categorical, lengths, numeric=None) -> dict[str, torch.Tensor]:
+        """The linear model's features of a batch, by group: a sparse
+        ``(batch, n_ids)`` matrix of id counts / sqrt(length) per categorical
+        channel (the padding id left out), the same for the n-gram buckets,
+        and the raw numeric summaries. :meth:`design_output` of it equals
+        :meth:`forward` of the batch (up to float rounding); fitting on it
+        reads each event once, not once per evaluation."""
+        mask = padding_mask(lengths, categorical.shape[1])
+        ids = categorical.masked_fill(~mask.unsqueeze(-1), 0)
+        inv = 1.0 / lengths.clamp(min=1).to(torch.float32).sqrt()
+        rows = torch.arange(len(lengths), device=ids.device).unsqueeze(1)
+        out = {}
+        for i, w in enumerate(self.weights):
+            col = ids[..., i]
+            out[f"ids_{i}"] = _counts(rows, col, col > 0, inv, w.shape[0])
+        if self.ngram_weights is not None:
+            parts = [(code, valid) for code, valid in self._ngram_codes(ids, lengths)]
+            if parts:
+                code = torch.cat([c for c, _ in parts], dim=1)
+                valid = torch.cat([v for _, v in parts], dim=1)
+                n_buckets = self.ngram_weights.shape[0]
+                out["ngrams"] = _counts(rows, code, valid, inv, n_buckets)
+        if self.numeric_weights is not None and numeric is not None:
+            out["numeric"] = numeric_summaries(numeric.to(torch.float32), lengths)
+        return out
+
+    def design_output(self, design: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The wide path's output for a :meth:`design` (weights as trained,
+        summaries standardized as now)."""
+        weights = {f"ids_{i}": w for i, w in enumerate(self.weights)}
+        weights["ngrams"] = self.ngram_weights
+        out = 0.0
+        for name, x in design.items():
+            if name == "numeric":
+                z = (x - self.summary_center) / self.summary_scale
+                out = out + z @ self.numeric_weights
+            else:
+                out = out + torch.sparse.mm(x, weights[name])
+        return out
+
+
+def _counts(rows, cols, keep, value, n_cols) -> torch.Tensor:
+    """Sparse ``(batch, n_cols)`` sums of ``value[row]`` at ``(row, col)``
+    for the kept entries of the ``(batch, T)`` index arrays."""
+    rows = rows.expand_as(cols)[keep]
+    cols = cols[keep]
+    values = value[rows]
+    matrix = torch.sparse_coo_tensor(
+        torch.stack([rows, cols.to(rows.dtype)]), values,
+        size=(len(value), int(n_cols)), check_invariants=False,
+    )
+    return matrix.coalesce()
 
 
 _PRIME = 2_147_483_647  # 2**31 - 1

@@ -8,11 +8,13 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from sklearn.utils.validation import _check_sample_weight
 
 __all__ = [
     "HasMethods",
     "Interval",
     "StrOptions",
+    "_check_sample_weight",
     "_fit_context",
     "_safe_indexing",
     "validate_params",

@@ -93,7 +93,8 @@ def test_fit_matches_logistic_regression(n_classes):
     data = [({"categorical": cat, "numeric": num, "lengths": lengths},
              torch.from_numpy(y), 1.0)]
     result = fit_linear_start(net, lambda: data, torch.nn.functional.cross_entropy)
-    assert result["l2"] == l2 and result["evaluations"] > 1
+    assert result["l2"] == {"ids_0": l2, "numeric": l2}
+    assert result["evaluations"] > 1
     C = (2 if n_classes == 2 else 1) / (l2 * len(y))
     ref = LogisticRegression(C=C, tol=1e-10, max_iter=10_000)
     Z = _standardized(Z)
@@ -139,8 +140,8 @@ def test_penalty_is_chosen_on_the_validation_batches():
     Z = _features(cat, num, lengths)
     split = 300
 
-    def chosen(y):
-        net = _net([6], 2, 2, 0.0)
+    def chosen(y, cat=cat, per_group=False):
+        net = _net([int(cat.max()) + 1], 2, 2, 0.0)
         y = torch.from_numpy(y.astype(np.int64))
 
         def part(rows):
@@ -150,13 +151,23 @@ def test_penalty_is_chosen_on_the_validation_batches():
         return fit_linear_start(
             net, part(slice(0, split)), torch.nn.functional.cross_entropy,
             valid_batches=part(slice(split, None)),
-            l2_path=(1.0, 0.1, 0.01, 1e-3, 1e-4),
+            l2_path=(1.0, 0.1, 0.01, 1e-3, 1e-4), per_group=per_group,
         )["l2"]
 
     noise = np.random.RandomState(5).randint(0, 2, size=len(lengths))
     signal = (Z[:, 0] + Z[:, 5] > np.median(Z[:, 0] + Z[:, 5])).astype(int)
-    assert chosen(noise) == 1.0
-    assert chosen(signal) < 1.0
+    assert chosen(noise) == {"ids_0": 1.0, "numeric": 1.0}
+    assert max(chosen(signal).values()) < 1.0
+    # many rare ids that carry nothing next to a numeric signal: per group,
+    # the ids get a stronger penalty than the summaries
+    rare = torch.randint(1, 2000, cat.shape, generator=torch.Generator().manual_seed(0))
+    rare = rare.masked_fill(cat == 0, 0)
+    mean0 = Z[:, 5]
+    numeric_signal = (mean0 > np.median(mean0)).astype(int)
+    flip = np.random.RandomState(6).rand(len(mean0)) < 0.2
+    numeric_signal[flip] = 1 - numeric_signal[flip]
+    l2 = chosen(numeric_signal, cat=rare, per_group=True)
+    assert l2["ids_0"] > l2["numeric"], l2
 
 
 def test_frozen_weights_get_no_gradient_and_ensembles_share_them():
@@ -189,3 +200,39 @@ def test_no_wide_path_is_a_no_op():
     before = {k: v.clone() for k, v in net.state_dict().items()}
     assert fit_linear_start(net, lambda: [], torch.nn.functional.cross_entropy) == {}
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_design_matrix_reproduces_the_forward_pass():
+    """The linear start fits on sparse designs; their output equals the
+    wide path's forward pass, ids at 0 (padding or unknown) left out,
+    n-grams of the chosen channels only."""
+    from seqestimators.nn import WideEvents
+
+    torch.manual_seed(0)
+    wide = WideEvents([7, 5], n_outputs=3, ngrams=4, buckets=128, n_numeric=2,
+                      ngram_channels=[1])
+    for p in wide.parameters():
+        torch.nn.init.normal_(p)
+    cat = torch.randint(0, 5, (6, 9, 2))
+    lengths = torch.tensor([9, 3, 1, 0, 5, 2])
+    num = torch.randn(6, 9, 2)
+    design = wide.design(cat, lengths, num)
+    assert set(design) == {"ids_0", "ids_1", "ngrams", "numeric"}
+    torch.testing.assert_close(
+        wide.design_output(design), wide(cat, lengths, num), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_ngram_table_is_fitted_on_the_buckets_that_occur():
+    """A 2**18-row hashed table: only the buckets seen in training get
+    weights, every other row stays 0."""
+    cat, num, lengths = _data(n=80)
+    y = torch.from_numpy((lengths.numpy() % 2).astype(np.int64))
+    net = _net([6], 2, 2, 0.01, wide_ngrams=3)
+    data = [({"categorical": cat, "numeric": num, "lengths": lengths}, y, 1.0)]
+    fit_linear_start(net, lambda: data, torch.nn.functional.cross_entropy)
+    table = net.wide.ngram_weights.detach()
+    used = net.wide.design(cat, lengths)["ngrams"].coalesce().indices()[1].unique()
+    nonzero = (table != 0).any(1).nonzero().ravel()
+    assert set(nonzero.tolist()) <= set(used.tolist())
+    assert len(nonzero) > 0
