@@ -52,8 +52,9 @@ def fit_linear_start(
     summaries; :meth:`WideEvents.penalty_groups`) in turn tries the
     neighbouring penalties of the path (and further in a direction while
     that lowers the validation loss), the others held: 13,000 product ids
-    on 400 users want a strong penalty, their numeric summaries a weak one. Without ``valid_batches``, the wide
-    path's own ``l2`` is used for every group.
+    on 400 users want a strong penalty, their numeric summaries a weak one.
+    Without ``valid_batches``, the wide path's own ``l2`` is used for every
+    group.
 
     Parameters
     ----------
