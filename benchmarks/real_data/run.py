@@ -465,6 +465,10 @@ def main(argv=None) -> int:
                         help="data cache (default: $SEQESTIMATORS_DATA or "
                              "~/.cache/seqestimators-real-data)")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--out-csv", default=None,
+                        help="results CSV (default: results.csv here); with "
+                             "another path the summary and plot are not "
+                             "rewritten")
     parser.add_argument("--resummarize", action="store_true",
                         help="rebuild summary and plot from the results CSV "
                              "without fitting")
@@ -475,9 +479,14 @@ def main(argv=None) -> int:
         sys.argv[1:] if argv is None else argv)
     args.machine = _machine()
     suffix = "_quick" if args.quick else ""
-    args.out_csv = HERE / f"results{suffix}.csv"
+    side_run = args.out_csv is not None
+    args.out_csv = (Path(args.out_csv) if side_run
+                    else HERE / f"results{suffix}.csv")
     out_md = HERE / f"summary{suffix}.md"
     out_png = HERE / "real_data_quick.png" if args.quick else DOCS_IMG / "real_data.png"
+    if side_run:
+        out_md = args.out_csv.with_suffix(".md")
+        args.no_plot = True
 
     t0 = time.perf_counter()
     if args.resummarize:
