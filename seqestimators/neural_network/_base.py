@@ -681,8 +681,10 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         self.wide_alpha_ = {g: l2 * n for g, l2 in result["l2"].items()}
         if result["valid_loss"] is None:
             return None
+        # the linear model alone: the heads as they start (weights zero)
         state = {k: v.detach().clone()
-                 for k, v in self.net_.module_.state_dict().items()}
+                 for k, v in self.net_.module_.state_dict().items()
+                 if k.split(".")[-2:-1] == ["head"]}
         return {"valid_loss": result["valid_loss"], "state": state}
 
     def _keep_linear_model(self, start: dict | None, valid_ds) -> None:
@@ -693,7 +695,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             return
         from ._history import history_frame
 
-        self.net_.module_.load_state_dict(start["state"])
+        self.net_.module_.load_state_dict(start["state"], strict=False)
         self.best_epoch_ = 0
         self.best_loss_ = float(start["valid_loss"])
         raw = self._forward(valid_ds.X).astype(np.float64)

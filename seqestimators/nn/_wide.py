@@ -252,9 +252,13 @@ class WideEvents(nn.Module):
         scale = lengths.clamp(min=1).to(torch.float32).sqrt().unsqueeze(1)
         out = out / scale
         if self.numeric_weights is not None and numeric is not None:
-            out = out + self.summaries(numeric, lengths) @ self._weight(
-                self.numeric_weights
-            )
+            z, w = self.summaries(numeric, lengths), self._weight(self.numeric_weights)
+            if self.training:
+                out = out + z @ w
+            else:
+                # as SequenceNet's head: a sequence predicts the same in any
+                # batch (float32 matrix products round by batch shape)
+                out = out + (z.double() @ w.double()).to(z.dtype)
         return out
 
     def _ngram_codes(self, ids: torch.Tensor, lengths: torch.Tensor):

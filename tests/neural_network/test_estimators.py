@@ -378,6 +378,9 @@ ES = dict(
     n_iter_no_change=3,
     dropout=0.0,
     random_state=0,
+    # early stopping of the network itself (the linear start could be kept
+    # alone on this data: tested below)
+    wide=False,
 )
 
 
@@ -448,6 +451,25 @@ def test_early_stopping_restores_best_weights(early_stopped, overfit_data):
     np.testing.assert_allclose(
         shorter.predict_proba(X), clf.predict_proba(X), atol=1e-6
     )
+
+
+def test_linear_model_kept_when_no_epoch_beats_it():
+    """Labels decided by one numeric summary (the mean): the linear start
+    solves it; a network trained with a learning rate far too large does
+    not beat it on validation, and the linear model alone is kept:
+    best_epoch_ 0, the heads' weights zero, best_loss_ the linear model's
+    validation loss."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 6, 1)).astype(np.float32)
+    y = (X[:, :, 0].mean(1) > 0).astype(int)
+    clf = LSTMSequenceClassifier(hidden_size=8, max_epochs=2, lr=1.0,
+                                 random_state=0).fit(X, y)
+    assert clf.best_epoch_ == 0
+    assert torch.count_nonzero(clf.net_.module_.head.weight) == 0
+    assert clf.history_["best"].sum() == 0
+    assert clf.best_loss_ < min(clf.history_["valid_loss"])
+    assert clf.score(X, y) > 0.95
+    assert clf.wide_alpha_ is not None and set(clf.wide_alpha_) == {"numeric"}
 
 
 def test_fitted_model_holds_no_validation_data():
