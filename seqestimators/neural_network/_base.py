@@ -64,7 +64,7 @@ from ._memory import (
     predict_memory_message,
     with_message,
 )
-from ._seeding import SeededNet
+from ._seeding import SeededNet, effective_weight
 from ._state import SavedStateMixin
 from ._validation import (
     ARCHITECTURE,
@@ -123,6 +123,21 @@ AUTO_NGRAM_VOCABULARY = 32
 #: funnels and prefixes (5-20 events) gained nothing from them and lost a
 #: little on a next-event task
 AUTO_NGRAM_LENGTH = 32
+
+
+def _better_by_one_se(first, second) -> bool:
+    """Whether the per-sequence losses ``first`` are lower than ``second``
+    by more than one standard error of their weighted paired differences;
+    each is ``(losses, weights)`` over the same sequences."""
+    (a, weight), (b, _) = first, second
+    total = weight.sum()
+    if total <= 0 or len(a) < 2:
+        return False
+    d = a - b
+    mean = float((weight * d).sum() / total)
+    var = float((weight * (d - mean) ** 2).sum() / total)
+    n_eff = float(total**2 / (weight**2).sum())
+    return mean < -np.sqrt(var / n_eff)
 
 
 def auto_ensemble_size(n_train: int) -> int:
@@ -688,14 +703,24 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         return {"valid_loss": result["valid_loss"], "state": state}
 
     def _keep_linear_model(self, start: dict | None, valid_ds) -> None:
-        """Go back to the linear model alone when no epoch of the network
-        beat its validation loss: the network is kept only for what it
-        adds on held-out data (``best_epoch_`` is then 0)."""
-        if start is None or not self.best_loss_ > start["valid_loss"]:
+        """Go back to the linear model alone unless the trained network
+        beats it on the validation split by more than one standard error of
+        the paired per-sequence loss differences (the one-standard-error
+        rule: on a few dozen validation sequences a smaller mean loss alone
+        is mostly noise). ``best_epoch_`` is then 0."""
+        if start is None:
+            return
+        heads = {k: v.detach().clone()
+                 for k, v in self.net_.module_.state_dict().items()
+                 if k in start["state"]}
+        network = self._validation_losses(valid_ds)
+        self.net_.module_.load_state_dict(start["state"], strict=False)
+        linear = self._validation_losses(valid_ds)
+        if _better_by_one_se(network, linear):
+            self.net_.module_.load_state_dict(heads, strict=False)
             return
         from ._history import history_frame
 
-        self.net_.module_.load_state_dict(start["state"], strict=False)
         self.best_epoch_ = 0
         self.best_loss_ = float(start["valid_loss"])
         raw = self._forward(valid_ds.X).astype(np.float64)
@@ -703,6 +728,26 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             valid_ds.y, raw, sample_weight=valid_ds.sample_weight
         ))
         self.history_ = history_frame(self.net_.history, 0)
+
+    def _validation_losses(self, valid_ds) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sequence losses of the current network on ``valid_ds`` and
+        the weights the loss averages them with (sample x class weights)."""
+        criterion = self.net_.criterion_
+        out = torch.from_numpy(self._forward(valid_ds.X))
+        y = torch.as_tensor(valid_ds.y)
+        w = (torch.ones(len(y)) if valid_ds.sample_weight is None
+             else torch.as_tensor(valid_ds.sample_weight, dtype=torch.float32))
+        saved, criterion.reduction = criterion.reduction, "none"
+        try:
+            with torch.no_grad():
+                losses = criterion(out, y)
+        finally:
+            criterion.reduction = saved
+        losses = losses.reshape(len(y), -1).mean(1)
+        weight = effective_weight(criterion, y, w)
+        # the criterion's per-sample loss already holds the class weight
+        class_weight = (weight / w.clamp_min(1e-12)).clamp_min(1e-12)
+        return (losses / class_weight).double().numpy(), weight.double().numpy()
 
     def _train(self, Xr, y_enc, *, incremental: bool, continuing: bool,
                sample_weight=None):

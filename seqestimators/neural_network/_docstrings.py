@@ -51,8 +51,9 @@ wide : bool, default=True
     max, last value, and the log length). It is fitted first, alone and to
     convergence (L-BFGS, the penalty of ``wide_alpha``), then frozen: the
     network starts as this LogisticRegression / PoissonRegressor / ridge
-    model and learns only what it misses, so it does not fall below it on
-    data without order signal. The fitted penalty is ``wide_alpha_``.""",
+    model and learns only what it misses, and is kept only if it beats the
+    linear model on the validation split by more than one standard error
+    (else ``best_epoch_ == 0``). The fitted penalty is ``wide_alpha_``.""",
     "wide_alpha": """\
 wide_alpha : float or "auto", default="auto"
     L2 penalty of the wide weights, as ``1 / C`` of a LogisticRegression
@@ -165,9 +166,10 @@ n_iter_ : int
     Epochs trained.""",
     "best_epoch_": """\
 best_epoch_ : int
-    Epoch (1-based) whose weights were kept; 0 when no epoch beat the
-    linear start (``wide=True``) on the validation split and the linear
-    model alone was kept (the head's weights are zero).""",
+    Epoch (1-based) whose weights were kept; 0 when the network did not
+    beat the linear start (``wide=True``) on the validation split by more
+    than one standard error of the per-sequence loss differences, and the
+    linear model alone was kept (the heads' weights are zero).""",
     "loss_curve_": """\
 loss_curve_ : list of float
     Training loss per epoch.""",
