@@ -103,6 +103,12 @@ def _catch_sigint(interrupted: threading.Event) -> Iterator[None]:
 
     def on_sigint(signum: int, frame: Any) -> None:
         interrupted.set()
+        if _in_storage(frame):
+            # a KeyboardInterrupt inside a storage write (a journal file's
+            # lock, a database transaction) can leave it half done: the run
+            # stops at the next epoch end or trial instead (see
+            # _run_workers and the pruning callback's check)
+            return
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_sigint)
@@ -112,13 +118,25 @@ def _catch_sigint(interrupted: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _in_storage(frame: Any) -> bool:
+    """Whether ``frame`` (or a caller of it) runs Optuna's storage code."""
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).startswith("optuna.storages"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _run_workers(work: _WorkLoop, n_jobs: int) -> None:
-    """Run ``work`` in ``n_jobs`` threads (in this thread for one)."""
+    """Run ``work`` in ``n_jobs`` threads (in this thread for one); a Ctrl-C
+    noted while a storage write ran is raised once the workers stopped."""
     with warnings.catch_warnings(), _catch_sigint(work.interrupted):
         warnings.simplefilter("ignore", ExperimentalWarning)
         if n_jobs == 1:
             work()
-            return
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            for fut in [pool.submit(work) for _ in range(n_jobs)]:
-                fut.result()
+        else:
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                for fut in [pool.submit(work) for _ in range(n_jobs)]:
+                    fut.result()
+        if work.interrupted.is_set():
+            raise KeyboardInterrupt

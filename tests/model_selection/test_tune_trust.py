@@ -231,3 +231,31 @@ def test_threaded_trials_with_the_same_parameters_score_the_same(numeric,
         ]
     assert scores[2][0] == scores[2][1]
     assert scores[1] == scores[2]
+
+
+def test_ctrl_c_inside_a_storage_write_is_deferred():
+    """SIGINT landing in Optuna's storage code (a journal lock, a database
+    transaction) is noted, not raised there; the run stops after it."""
+    import signal
+    import threading
+    from types import SimpleNamespace
+
+    from seqestimators.model_selection._parallel import _catch_sigint, _in_storage
+
+    storage_frame = SimpleNamespace(
+        f_globals={"__name__": "optuna.storages.journal._file"}, f_back=None
+    )
+    ours = SimpleNamespace(f_globals={"__name__": "seqestimators.x"},
+                           f_back=storage_frame)
+    assert _in_storage(ours)
+    assert not _in_storage(SimpleNamespace(f_globals={"__name__": "skorch.net"},
+                                           f_back=None))
+    interrupted = threading.Event()
+    with _catch_sigint(interrupted):
+        handler = signal.getsignal(signal.SIGINT)
+        handler(signal.SIGINT, ours)  # deferred: no exception
+        assert interrupted.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            handler(signal.SIGINT, SimpleNamespace(
+                f_globals={"__name__": "skorch.net"}, f_back=None))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -188,7 +188,10 @@ def test_fitted_attributes_survive(classifier, tmp_path):
     # history: the same frame, best epoch included; the net's skorch history
     # has the per-epoch scalars as plain values, per-batch entries dropped
     pd.testing.assert_frame_equal(loaded.history_, clf.history_)
-    assert loaded.history_["best"].sum() == 1
+    # one epoch marked best, none when the linear start was kept alone
+    assert loaded.history_["best"].sum() == int(clf.best_epoch_ > 0)
+    assert loaded.wide_alpha_ == clf.wide_alpha_
+    assert float(loaded.net_.module_.wide.frozen) == 1.0
     assert loaded.net_.history[:, "train_loss"] == clf.history_["train_loss"].tolist()
     assert all(row["batches"] == [] for row in loaded.net_.history)
     # the loss keeps its class weights, the module its kwargs
