@@ -28,13 +28,20 @@ def _stats(rows: pd.DataFrame) -> tuple[float, float, float]:
     return rows.score.mean(), rows.score.std(ddof=0), per_seed.std(ddof=0)
 
 
+def _kept(lib: pd.DataFrame) -> str:
+    """Fits whose network was kept over the linear start (best epoch > 0)."""
+    if "best_epoch" not in lib:
+        return "–"
+    return f"{int((lib.best_epoch > 0).sum())}/{len(lib)}"
+
+
 def table(new: pd.DataFrame, old: pd.DataFrame) -> str:
     new, old = new[new.status == "ok"], old[old.status == "ok"]
     lines = [
         "| task | metric | best classic | score | library defaults | "
         "library − classic (paired, ± SE) | library wins | second-round "
-        "defaults | fit s classic / library |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "defaults | network kept | fit s classic / library |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for task, g in new.groupby("task", sort=False):
         lower = g.metric.iloc[0] == "poisson_deviance"
@@ -59,7 +66,7 @@ def table(new: pd.DataFrame, old: pd.DataFrame) -> str:
             f"| {task} | {g.metric.iloc[0]} {'↓' if lower else '↑'} | {best} | "
             f"{b[0]:.3f} ± {b[1]:.3f} ({b[2]:.3f}) | {lb[0]:.3f} ± {lb[1]:.3f} "
             f"({lb[2]:.3f}) | {d.mean():+.3f} ± {se:.3f}, {verdict} | "
-            f"{wins}/{len(d)} | {prev_txt} | "
+            f"{wins}/{len(d)} | {prev_txt} | {_kept(lib)} | "
             f"{base.fit_seconds.mean():.1f} / {lib.fit_seconds.mean():.1f} |"
         )
     return "\n".join(lines)
