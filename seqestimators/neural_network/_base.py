@@ -64,7 +64,7 @@ from ._memory import (
     predict_memory_message,
     with_message,
 )
-from ._seeding import SeededNet, effective_weight
+from ._seeding import SeededNet, effective_weight, per_sample_loss
 from ._state import SavedStateMixin
 from ._validation import (
     ARCHITECTURE,
@@ -737,17 +737,12 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         y = torch.as_tensor(valid_ds.y)
         w = (torch.ones(len(y)) if valid_ds.sample_weight is None
              else torch.as_tensor(valid_ds.sample_weight, dtype=torch.float32))
-        saved, criterion.reduction = criterion.reduction, "none"
-        try:
-            with torch.no_grad():
-                losses = criterion(out, y)
-        finally:
-            criterion.reduction = saved
-        losses = losses.reshape(len(y), -1).mean(1)
+        with torch.no_grad():
+            losses = per_sample_loss(criterion, out, y)  # c_i * l_i
+        class_weight = effective_weight(criterion, y, torch.ones(len(y)))
+        losses = losses / class_weight.clamp_min(1e-12)
         weight = effective_weight(criterion, y, w)
-        # the criterion's per-sample loss already holds the class weight
-        class_weight = (weight / w.clamp_min(1e-12)).clamp_min(1e-12)
-        return (losses / class_weight).double().numpy(), weight.double().numpy()
+        return losses.double().numpy(), weight.double().numpy()
 
     def _train(self, Xr, y_enc, *, incremental: bool, continuing: bool,
                sample_weight=None):

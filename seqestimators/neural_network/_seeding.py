@@ -194,16 +194,22 @@ def weighted_loss(criterion, y_pred, y_true, weight) -> torch.Tensor:
     constant weights give the unweighted loss. A batch whose weights sum to
     zero has loss 0."""
     weight = torch.as_tensor(weight, device=y_pred.device, dtype=y_pred.dtype)
+    per_sample = per_sample_loss(criterion, y_pred, y_true)  # includes c_i
+    total = effective_weight(criterion, y_true, weight).sum()
+    return (weight * per_sample).sum() / total.clamp_min(torch.finfo(total.dtype).tiny)
+
+
+def per_sample_loss(criterion, y_pred, y_true) -> torch.Tensor:
+    """``criterion``'s loss of each row, ``(batch,)``: its
+    ``reduction="none"`` output (class weight included), averaged over a
+    regressor's outputs."""
     saved = criterion.reduction
     criterion.reduction = "none"
     try:
-        per_sample = criterion(y_pred, y_true)  # includes c_i
+        per_sample = criterion(y_pred, y_true)
     finally:
         criterion.reduction = saved
-    if per_sample.dim() > 1:
-        per_sample = per_sample.reshape(len(per_sample), -1).mean(1)
-    total = effective_weight(criterion, y_true, weight).sum()
-    return (weight * per_sample).sum() / total.clamp_min(torch.finfo(total.dtype).tiny)
+    return per_sample.reshape(len(per_sample), -1).mean(1)
 
 
 def effective_weight(criterion, y_true, weight) -> torch.Tensor:
