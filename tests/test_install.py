@@ -21,9 +21,10 @@ CFG.read(ROOT / "setup.cfg")
 FEATURE_IMPORTS = {
     "plot": ["matplotlib"],
     "tuning": ["optuna", "optuna_integration"],
+    "postgres": ["optuna", "psycopg"],
     "notebook": ["nbclient", "nbformat", "ipykernel", "jupyter_client"],
     "docs": ["sphinx", "numpydoc", "myst_parser", "sphinx_gallery"],
-    "test": ["pytest", "hypothesis", "optuna", "matplotlib", "ruff"],
+    "test": ["pytest", "hypothesis", "optuna", "matplotlib", "ruff", "psycopg"],
 }
 
 
