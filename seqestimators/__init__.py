@@ -12,8 +12,10 @@ The package is organized by concept, as scikit-learn is:
 - :mod:`seqestimators.metrics`, :mod:`seqestimators.datasets`,
   :mod:`seqestimators.persistence`;
 - :mod:`seqestimators.pipeline` (``SequencePipeline``, with ``predict_topk``),
-  :mod:`seqestimators.inspection` (permutation importance per channel),
-  :mod:`seqestimators.plotting` (training curves; matplotlib).
+  :mod:`seqestimators.inspection` (permutation importance per channel,
+  per-event attributions),
+  :mod:`seqestimators.plotting` (training curves, attribution timelines;
+  matplotlib).
 
 Every public name is re-exported here. The names are resolved lazily, so
 ``from seqestimators import to_sequences`` does not import torch or skorch.
@@ -44,7 +46,9 @@ _LAZY = {
     "load": "persistence",
     "save": "persistence",
     "permutation_importance": "inspection",
+    "event_attributions": "inspection",
     "plot_training_history": "plotting",
+    "plot_event_attributions": "plotting",
     "SequencePipeline": "pipeline",
     "make_sequence_pipeline": "pipeline",
 }

@@ -25,7 +25,7 @@ from numbers import Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -43,6 +43,7 @@ from ..utils._compat import (
 )
 from ..utils._cpu import cpu_runtime
 from ..utils._doc_link import DocLinkMixin
+from . import _distributed as data_parallel
 from ._batching import (
     BucketBatchIterator,
     SequenceDataset,
@@ -168,7 +169,9 @@ POOLING_NAMES = {
 }
 
 
-class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
+class _BaseSequenceEstimator(
+    DocLinkMixin, SavedStateMixin, TransformerMixin, BaseEstimator
+):
     """Shared parameters, validation, training and prediction."""
 
     _parameter_constraints: dict = {
@@ -716,7 +719,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         network = self._validation_losses(valid_ds)
         self.net_.module_.load_state_dict(start["state"], strict=False)
         linear = self._validation_losses(valid_ds)
-        if _better_by_one_se(network, linear):
+        if data_parallel.agree(_better_by_one_se(network, linear)):
             self.net_.module_.load_state_dict(heads, strict=False)
             return
         from ._history import history_frame
@@ -748,6 +751,7 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
                sample_weight=None):
         use_valid = self.early_stopping and not incremental
         w = sample_weight
+        parallel = data_parallel.begin(self, Xr, y_enc, w, continuing)
         if use_valid:
             train_rows, valid_rows = self._split(len(Xr), self._stratify_labels(y_enc))
             train_ds = SequenceDataset(
@@ -778,17 +782,21 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
             self.net_.initialize()
             self._init_output(self.net_.module_, y_enc)
             linear = self._start_from_linear_model(train_ds, valid_ds)
+            if parallel is not None:
+                linear = parallel.sync_linear_start(self, linear)
         else:
             self._continue_net(valid_ds)
             linear = None
         # dropout of these epochs: from the seed and the epochs done so far
-        self.net_.reseed(self._seed + self.n_iter_ + 1)
+        seed = self._seed + self.n_iter_ + 1
+        self.net_.reseed(seed)
         epochs = 1 if incremental else int(self.max_epochs)
         n_before = len(self.net_.history)
         try:
             # skorch catches KeyboardInterrupt (Ctrl-C, early stopping, the
             # training guard), runs on_train_end and returns normally
-            self.net_.partial_fit(train_ds, None, epochs=epochs)
+            with data_parallel.training(parallel, self.net_, seed):
+                self.net_.partial_fit(train_ds, None, epochs=epochs)
         except BaseException as exc:
             out_of_memory = isinstance(exc, Exception) and is_out_of_memory(exc)
             message = fit_memory_message(
@@ -900,37 +908,108 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         self.history_ = history_frame(history, self.best_epoch_)
 
     # -------------------------------------------------------- prediction
-    def _forward(self, X) -> np.ndarray:
-        """Raw network outputs, shape (n, n_outputs), in input order."""
+    def _forward(self, X, method: str = "forward") -> np.ndarray:
+        """Raw network outputs, shape (n, n_outputs), in input order; with
+        ``method="embed"`` the pooled representations, (n, n_features_out)."""
+        Xr = self._checked_input(X)
+        width = self._n_outputs() if method == "forward" else self._n_features_out
+        out = np.empty((len(Xr), width), dtype=np.float32)
+        # forward passes rarely meet denormals: the calling thread suffices
+        with torch.inference_mode(), cpu_runtime(self.n_threads, all_threads=False):
+            for rows in self._prediction_batches(Xr):
+                out[rows] = self._forward_batch(Xr, rows, method)
+        return out
+
+    def _checked_input(self, X) -> RaggedSequences:
+        """``X`` as RaggedSequences, checked against the fitted input."""
         if "net_" not in self.__dict__:  # check_is_fitted, without its tag lookup
             check_is_fitted(self, "net_")
         name = type(self).__name__
         Xr, kind = as_ragged(X, caller=name, estimator=self, reset=False)
         check_signature(Xr, kind, self.input_signature_, name)
-        out = np.empty((len(Xr), self._n_outputs()), dtype=np.float32)
-        if len(Xr) > 1:
-            order = length_sorted_order(Xr.lengths)
-            starts, stops = cut_batches(
-                Xr.lengths[order], np.zeros(len(order), dtype=np.int64),
-                PREDICT_BATCH_SIZE, PREDICT_EVENTS_FACTOR * self._max_batch_events(),
-            )
-        else:
-            order, starts, stops = np.zeros(1, int), [0], [1]
-        # forward passes rarely meet denormals: the calling thread suffices
-        with torch.inference_mode(), cpu_runtime(self.n_threads, all_threads=False):
-            for start, stop in zip(starts, stops):
-                rows = order[start:stop]
-                out[rows] = self._forward_batch(Xr, rows)
-        return out
+        return Xr
 
-    def _forward_batch(self, Xr: RaggedSequences, rows: np.ndarray) -> np.ndarray:
+    def _prediction_batches(self, Xr: RaggedSequences, factor: int = 1) -> list:
+        """Row indices of the prediction batches: length-sorted, each at most
+        ``PREDICT_BATCH_SIZE // factor`` rows (a caller that runs ``factor``
+        copies of each row, such as integrated gradients, keeps the size)."""
+        if len(Xr) <= 1:
+            return [np.zeros(1, dtype=np.int64)]
+        order = length_sorted_order(Xr.lengths)
+        starts, stops = cut_batches(
+            Xr.lengths[order], np.zeros(len(order), dtype=np.int64),
+            max(1, PREDICT_BATCH_SIZE // factor),
+            max(1, PREDICT_EVENTS_FACTOR * self._max_batch_events() // factor),
+        )
+        return [order[start:stop] for start, stop in zip(starts, stops)]
+
+    def _batch_tensors(self, Xr: RaggedSequences, rows: np.ndarray) -> list:
+        """``[categorical, numeric, lengths]`` of ``rows``, right-padded, on
+        the fitted device."""
         (cat, num), lengths = pad_rows(Xr.offsets, [Xr.categorical, Xr.numeric], rows)
         device = torch.device(self.device_)
         tensors = [torch.from_numpy(a) for a in (cat, num, lengths)]
         if device.type != "cpu":
             tensors = [t.to(device) for t in tensors]
+        return tensors
+
+    @property
+    def _n_features_out(self) -> int:
+        """Width of :meth:`transform`'s output (the head's input, summed
+        over the members of an ensemble)."""
+        module = self.net_.module_
+        return sum(m.head.in_features for m in getattr(module, "members", [module]))
+
+    def transform(self, X) -> np.ndarray:
+        """The pooled representation (embedding) of each sequence.
+
+        What the network's head reads: the pooled encoder output (every view
+        of ``pooling``, concatenated), followed by the pooled input vectors
+        of ``bag_pooling``. The wide path (one weight per id, added to the
+        outputs) is a linear model, not a representation, and is left out.
+        With ``ensemble_size > 1`` the members' representations are
+        concatenated, member by member. Rows come in input order whatever
+        their lengths (docs/inspection.md).
+
+        Parameters
+        ----------
+        X : sequences
+            As for ``predict``. Not modified.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out), float32
+            Column names: :meth:`get_feature_names_out`.
+        """
+        return self._forward(X, method="embed")
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the :meth:`transform` columns: the lower-cased class name
+        followed by 0 .. n_features_out - 1 (``lstmsequenceclassifier0``, ...).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored (the columns do not derive from single input features);
+            accepted for the scikit-learn API.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self, "net_")
+        prefix = type(self).__name__.lower()
+        return np.asarray(
+            [f"{prefix}{i}" for i in range(self._n_features_out)], dtype=object
+        )
+
+    def _forward_batch(self, Xr: RaggedSequences, rows: np.ndarray,
+                       method: str = "forward") -> np.ndarray:
+        tensors = self._batch_tensors(Xr, rows)
+        cat = tensors[0]
         try:
-            y = self.net_.module_(*tensors)
+            module = self.net_.module_
+            y = (module if method == "forward" else getattr(module, method))(*tensors)
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
@@ -945,6 +1024,8 @@ class _BaseSequenceEstimator(DocLinkMixin, SavedStateMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
+        # transform returns float32 whatever the input's dtype
+        tags.transformer_tags.preserves_dtype = []
         return tags
 
 

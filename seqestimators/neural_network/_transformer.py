@@ -288,15 +288,16 @@ class _TransformerMixin:
             )
         super()._restore_net(desc)
 
-    def _forward_batch(self, Xr, rows: np.ndarray) -> np.ndarray:
+    def _forward_batch(self, Xr, rows: np.ndarray,
+                       method: str = "forward") -> np.ndarray:
         # a prediction batch of long sequences is split like a training one
         lengths = Xr.offsets[rows + 1] - Xr.offsets[rows]
         cap = _pair_capped_rows(lengths, self._max_batch_pairs(training=False))
         if len(rows) <= cap:
-            return super()._forward_batch(Xr, rows)
+            return super()._forward_batch(Xr, rows, method)
         forward = super()._forward_batch
         parts = np.array_split(rows, math.ceil(len(rows) / cap))
-        return np.concatenate([forward(Xr, part) for part in parts])
+        return np.concatenate([forward(Xr, part, method) for part in parts])
 
 
 @_fill_doc(score="accuracy", stratified=" (stratified)")
