@@ -43,6 +43,7 @@ from ..utils._compat import (
 )
 from ..utils._cpu import cpu_runtime
 from ..utils._doc_link import DocLinkMixin
+from . import _distributed as data_parallel
 from ._batching import (
     BucketBatchIterator,
     SequenceDataset,
@@ -718,7 +719,7 @@ class _BaseSequenceEstimator(
         network = self._validation_losses(valid_ds)
         self.net_.module_.load_state_dict(start["state"], strict=False)
         linear = self._validation_losses(valid_ds)
-        if _better_by_one_se(network, linear):
+        if data_parallel.agree(_better_by_one_se(network, linear)):
             self.net_.module_.load_state_dict(heads, strict=False)
             return
         from ._history import history_frame
@@ -750,6 +751,7 @@ class _BaseSequenceEstimator(
                sample_weight=None):
         use_valid = self.early_stopping and not incremental
         w = sample_weight
+        parallel = data_parallel.begin(self, Xr, y_enc, w, continuing)
         if use_valid:
             train_rows, valid_rows = self._split(len(Xr), self._stratify_labels(y_enc))
             train_ds = SequenceDataset(
@@ -780,17 +782,21 @@ class _BaseSequenceEstimator(
             self.net_.initialize()
             self._init_output(self.net_.module_, y_enc)
             linear = self._start_from_linear_model(train_ds, valid_ds)
+            if parallel is not None:
+                linear = parallel.sync_linear_start(self, linear)
         else:
             self._continue_net(valid_ds)
             linear = None
         # dropout of these epochs: from the seed and the epochs done so far
-        self.net_.reseed(self._seed + self.n_iter_ + 1)
+        seed = self._seed + self.n_iter_ + 1
+        self.net_.reseed(seed)
         epochs = 1 if incremental else int(self.max_epochs)
         n_before = len(self.net_.history)
         try:
             # skorch catches KeyboardInterrupt (Ctrl-C, early stopping, the
             # training guard), runs on_train_end and returns normally
-            self.net_.partial_fit(train_ds, None, epochs=epochs)
+            with data_parallel.training(parallel, self.net_, seed):
+                self.net_.partial_fit(train_ds, None, epochs=epochs)
         except BaseException as exc:
             out_of_memory = isinstance(exc, Exception) and is_out_of_memory(exc)
             message = fit_memory_message(

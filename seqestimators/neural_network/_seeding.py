@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 import torch
 from skorch import NeuralNet
+from skorch.utils import to_tensor
 from torch import nn
 
 __all__ = [
@@ -159,6 +160,10 @@ class SeededNet(NeuralNet):
         (an input of the loss, not of the module)."""
         if isinstance(x, dict) and "sample_weight" in x:
             x = {k: v for k, v in x.items() if k != "sample_weight"}
+        data_parallel = getattr(self, "data_parallel_", None)
+        if data_parallel is not None and self.module_.training:
+            # a data-parallel fit's training step: through DDP (_distributed)
+            return data_parallel(to_tensor(x, device=self.device), **fit_params)
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
