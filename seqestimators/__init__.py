@@ -30,6 +30,9 @@ __version__ = "0.1.0"
 #: public name -> subpackage that defines it
 _LAZY = {
     "RaggedSequences": "data",
+    "SequencePartitions": "data",
+    "load_ragged": "data",
+    "sequences_from_parquet": "data",
     "leave_last_out": "data",
     "make_next_event_samples": "data",
     "make_window_labels": "data",

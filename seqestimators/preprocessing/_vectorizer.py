@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..data._ops import keep_last
+from ..data._out_of_core import SequencePartitions
 from ..data._ragged import RaggedSequences
 from ..data._sequences import (
     ListColumn,
@@ -43,6 +44,7 @@ from ._reference import (
     reference_values,
 )
 from ._scaling import check_finite, fit_scaling, standardize
+from ._streaming import fit_partitions, transform_partitions
 from ._time_features import (
     TIME_UNITS,
     ages,
@@ -281,11 +283,16 @@ class SequenceVectorizer(
 
         Parameters
         ----------
-        X : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
+        X : pandas or polars DataFrame, pyarrow.Table, path or SequencePartitions
             Sequence frame: one row per entity, list columns in time order.
             A polars DataFrame, a pyarrow Table, RecordBatch or Dataset, or
             the path of a Parquet file is read as a pandas frame first (see
             :func:`~seqestimators.to_sequences`). Not modified.
+            :class:`~seqestimators.SequencePartitions` (an event log
+            larger than memory) are fitted in one streaming pass over their
+            partitions: the vocabularies count the values of every
+            partition and the scaling combines their moments, so the result
+            equals a fit on the whole frame.
         y : None
             Ignored.
 
@@ -293,20 +300,10 @@ class SequenceVectorizer(
         -------
         self : SequenceVectorizer
         """
-        name = type(self).__name__
-        X = check_sequence_frame(frame_of_cells(X), caller=name)
-        check_reference_name(X, self.reference_time)
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        self.n_features_in_ = X.shape[1]
-        self.categorical_, self.numeric_, self.time_ = resolve_columns(
-            X,
-            categorical=self.categorical,
-            numeric=self.numeric,
-            time=self.time,
-            reference=reference_column(X, self.reference_time),
-            caller=name,
-        )
-        self.time_features_ = self._resolve_time_features()
+        if isinstance(X, SequencePartitions):
+            return fit_partitions(self, X)
+        X = check_sequence_frame(frame_of_cells(X), caller=type(self).__name__)
+        self._resolve_columns(X)
         cols, offsets = self._read(X, fitting=True)
         keep = self._keep_index(offsets)
         n_events = int(offsets[-1]) if keep is None else len(keep)
@@ -324,6 +321,21 @@ class SequenceVectorizer(
         numeric = self._numeric_block(cols, offsets, keep, X.index, reference)
         self.mean_, self.scale_ = fit_scaling(numeric)
         return self
+
+    def _resolve_columns(self, X: pd.DataFrame) -> None:
+        """Set the input features and the roles of the columns of ``X``."""
+        check_reference_name(X, self.reference_time)
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.categorical_, self.numeric_, self.time_ = resolve_columns(
+            X,
+            categorical=self.categorical,
+            numeric=self.numeric,
+            time=self.time,
+            reference=reference_column(X, self.reference_time),
+            caller=type(self).__name__,
+        )
+        self.time_features_ = self._resolve_time_features()
 
     def _resolve_time_features(self) -> list[str]:
         calendar = check_calendar(self.calendar)
@@ -350,7 +362,7 @@ class SequenceVectorizer(
 
         Parameters
         ----------
-        X : pandas.DataFrame, polars.DataFrame, pyarrow.Table or path
+        X : pandas or polars DataFrame, pyarrow.Table, path or SequencePartitions
             Sequence frame with the columns seen in ``fit``, of any type
             ``fit`` accepts. Not modified.
 
@@ -359,9 +371,17 @@ class SequenceVectorizer(
         Xt : RaggedSequences
             Ragged categorical ids and scaled numeric values, indexed like
             ``X`` (by row position for a frame without a pandas index, such
-            as a polars DataFrame).
+            as a polars DataFrame). For
+            :class:`~seqestimators.SequencePartitions`, the partitions
+            are encoded one at a time into ``.npy`` files in the folder
+            ``model_input`` of their directory (replacing an earlier one),
+            and the arrays are memory-mapped from there (see
+            :func:`~seqestimators.load_ragged`); rows come in partition
+            order, indexed by entity (``X.index``).
         """
         check_is_fitted(self)
+        if isinstance(X, SequencePartitions):
+            return transform_partitions(self, X)
         X = frame_of_cells(X, self.feature_names_in_)
         X = check_sequence_frame(X, caller=type(self).__name__)
         cols, offsets = self._read(X, fitting=False)

@@ -15,7 +15,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["PAD_ID", "UNKNOWN_ID", "encode", "learn_vocabulary"]
+__all__ = [
+    "PAD_ID",
+    "UNKNOWN_ID",
+    "choose_categories",
+    "encode",
+    "learn_vocabulary",
+    "merge_counts",
+]
 
 PAD_ID = 0
 UNKNOWN_ID = 1
@@ -38,7 +45,49 @@ def learn_vocabulary(
     """
     if len(values) == 0 or pa.types.is_null(values.type):
         return np.asarray([], dtype=object)
-    counts = pc.value_counts(values)
+    return choose_categories(
+        pc.value_counts(values), n_events,
+        min_frequency=min_frequency, max_categories=max_categories,
+    )
+
+
+def merge_counts(a: pa.StructArray | None, b: pa.StructArray) -> pa.StructArray:
+    """Sum two ``pyarrow.compute.value_counts`` results (``values``,
+    ``counts``) into one, for vocabularies learned over several chunks.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, pyarrow.compute as pc
+    >>> merged = merge_counts(pc.value_counts(pa.array(["a", "b"])),
+    ...                       pc.value_counts(pa.array(["b"])))
+    >>> sorted(zip(merged.field("values").to_pylist(),
+    ...            merged.field("counts").to_pylist()))
+    [('a', 1), ('b', 2)]
+    """
+    if a is None or len(a) == 0:
+        return b
+    if len(b) == 0:
+        return a
+    table = pa.table({
+        "values": pa.concat_arrays([a.field("values"), b.field("values").cast(
+            a.field("values").type)]),
+        "counts": pa.concat_arrays([a.field("counts"), b.field("counts")]),
+    })
+    summed = table.group_by("values").aggregate([("counts", "sum")])
+    return pa.StructArray.from_arrays(
+        [summed.column("values").combine_chunks(),
+         summed.column("counts_sum").combine_chunks().cast(pa.int64())],
+        names=["values", "counts"],
+    )
+
+
+def choose_categories(
+    counts: pa.StructArray, n_events: int, *, min_frequency, max_categories
+) -> np.ndarray:
+    """The vocabulary of a column from the counts of its values (a
+    ``pyarrow.compute.value_counts`` result); see :func:`learn_vocabulary`."""
+    if len(counts) == 0 or pa.types.is_null(counts.field("values").type):
+        return np.asarray([], dtype=object)
     cats = counts.field("values").to_numpy(zero_copy_only=False)
     freq = np.asarray(counts.field("counts"), dtype=np.int64)
     threshold = min_frequency
