@@ -45,6 +45,7 @@ _LAZY = {
     "TransformerSequenceClassifier": "neural_network",
     "TransformerSequenceRegressor": "neural_network",
     "TransformerSequenceRecommender": "neural_network",
+    "ExportedModel": "export",
     "ModelFileError": "persistence",
     "load": "persistence",
     "save": "persistence",
@@ -59,6 +60,7 @@ _LAZY = {
 _SUBMODULES = {
     "data",
     "datasets",
+    "export",
     "inspection",
     "metrics",
     "model_selection",
@@ -68,6 +70,7 @@ _SUBMODULES = {
     "pipeline",
     "plotting",
     "preprocessing",
+    "serve",
     "tuning",
     "utils",
 }

@@ -174,7 +174,8 @@ def export(pipeline, path, *, format="onnx", quantize=False):
     Examples
     --------
     >>> import tempfile, numpy as np
-    >>> from seqestimators import export, make_sequence_pipeline, to_sequences
+    >>> from seqestimators import make_sequence_pipeline, to_sequences
+    >>> from seqestimators.export import export
     >>> from seqestimators import SequenceVectorizer, LSTMSequenceClassifier
     >>> from seqestimators.datasets import make_event_log
     >>> events, targets = make_event_log(n_users=60, random_state=0)
@@ -228,4 +229,6 @@ def _trace_torchscript(wrapper, example, path: str, state: dict) -> None:
                 wrapper, tuple(torch.from_numpy(a) for a in example),
                 check_trace=False,
             )
-    torch.jit.save(traced, path, _extra_files={METADATA_KEY: json.dumps(state)})
+        # TorchScript is deprecated in favour of torch.export (which has no
+        # runtime without torch either); the file still loads in torch 2.x
+        torch.jit.save(traced, path, _extra_files={METADATA_KEY: json.dumps(state)})

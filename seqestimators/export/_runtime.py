@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -55,7 +56,9 @@ class _TorchScriptRunner:
         import torch
 
         extra = {_KEY: ""}
-        self.module = torch.jit.load(path, _extra_files=extra).eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript's
+            self.module = torch.jit.load(path, _extra_files=extra).eval()
         self.state_json = extra[_KEY] or None
         self.n_threads = int(n_threads)
 
@@ -97,7 +100,8 @@ class ExportedModel:
     Examples
     --------
     >>> import tempfile
-    >>> from seqestimators import export, make_sequence_pipeline, to_sequences
+    >>> from seqestimators import make_sequence_pipeline, to_sequences
+    >>> from seqestimators.export import export
     >>> from seqestimators import SequenceVectorizer, LSTMSequenceRegressor
     >>> from seqestimators.datasets import make_event_log
     >>> events, targets = make_event_log(n_users=60, random_state=0)

@@ -78,7 +78,8 @@ def _broken(instance, **changes):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda x: {k: v for k, v in x.items() if k != "price"}, "lacks the column 'price'"),
+    (lambda x: {k: v for k, v in x.items() if k != "price"},
+     "lacks the column 'price'"),
     (lambda x: _broken(x, event_type="view"), "must be a list"),
     (lambda x: _broken(x, event_type=[1] * len(x["price"])), "holds int 1"),
     (lambda x: _broken(x, price=["cheap"] * len(x["price"])), "numeric column"),
