@@ -17,7 +17,7 @@ import numpy as np
 
 from ._state import FORMAT, FORMAT_VERSION, estimator_state, vectorizer_state
 
-__all__ = ["METADATA_KEY", "export"]
+__all__ = ["METADATA_KEY", "NOISE_SCALE", "export", "noisy_summaries"]
 
 #: key of the JSON state in the ONNX metadata / TorchScript extra files
 METADATA_KEY = "seqestimators"
@@ -56,6 +56,47 @@ def _min_steps(module) -> int:
     members = getattr(module, "members", [module])
     ngrams = [m.wide.ngrams for m in members if getattr(m, "wide", None) is not None]
     return max(ngrams, default=1)
+
+
+#: a wide-path summary whose spread in training was below this is rounding
+#: noise (the numeric channels are standardized before they are summarized)
+NOISE_SCALE = 1e-3
+
+
+def noisy_summaries(module, numeric_names) -> list[str]:
+    """The numeric summaries the wide path weighs although their training
+    spread (``summary_scale``) is below :data:`NOISE_SCALE`, such as the
+    std of a channel that is constant within each sequence (``log_recency``):
+    float rounding, amplified by ``1 / scale``, moves their predictions, so
+    that onnxruntime and torch (or two torch batch shapes) may disagree.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from seqestimators.nn import SequenceNet
+    >>> net = SequenceNet(cardinalities=[], embedding_dims=[], n_numeric=1,
+    ...                   numeric_dim=2, hidden_size=2, num_layers=1, dropout=0.0,
+    ...                   pooling="last", n_outputs=2, wide=True, wide_numeric=True)
+    >>> with torch.no_grad():
+    ...     net.wide.summary_scale[1] = 1e-5
+    ...     net.wide.numeric_weights[1] = 0.5
+    >>> noisy_summaries(net, ["price"])
+    ['std of price']
+    """
+    from ..nn._wide import NUMERIC_SUMMARIES
+
+    names = [f"{kind} of {c}" for kind in NUMERIC_SUMMARIES for c in numeric_names]
+    names.append("log length")
+    found = []
+    for member in getattr(module, "members", [module]):
+        wide = getattr(member, "wide", None)
+        if wide is None or wide.numeric_weights is None:
+            continue
+        scale = wide.summary_scale.detach().cpu().numpy()
+        weight = wide.numeric_weights.detach().abs().sum(dim=1).cpu().numpy()
+        noisy = np.flatnonzero((scale < NOISE_SCALE) & (weight > 0))
+        found += [names[j] for j in noisy]
+    return sorted(set(found), key=found.index)
 
 
 def _wrapper(module, classification: bool):
@@ -196,6 +237,16 @@ def export(pipeline, path, *, format="onnx", quantize=False):
         raise ValueError("quantize=True needs format='onnx'.")
     vec, est = _split_pipeline(pipeline)
     module = est.net_.module_.eval()
+    noisy = noisy_summaries(module, vec._numeric_channel_names())
+    if noisy:
+        warnings.warn(
+            f"The wide path of this model weighs {noisy}, whose spread in "
+            f"training was below {NOISE_SCALE} (float rounding noise, such as "
+            "the std of a channel constant within each sequence); their "
+            "weights amplify rounding, so the exported model's outputs may "
+            "differ from the pipeline's by more than 1e-5.",
+            UserWarning, stacklevel=2,
+        )
     classification = hasattr(est, "classes_")
     state = {"format": FORMAT, "version": FORMAT_VERSION, "min_steps": 1,
              "vectorizer": vectorizer_state(vec), "estimator": estimator_state(est)}
