@@ -66,6 +66,13 @@ def pad_encoded(encoded, n_categorical: int, n_numeric: int, min_steps: int = 1)
     return cat, num, lengths
 
 
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
+
+
 def _vocabulary_table(spec: Mapping) -> tuple[dict, tuple]:
     kind = spec["kind"]
     values = spec["values"]
@@ -204,7 +211,7 @@ class NumpyEncoder:
     @staticmethod
     def _numbers(name, values, where) -> np.ndarray:
         for v in values:
-            if not isinstance(v, Real) or not math.isfinite(v):
+            if not isinstance(v, Real) or not _finite(v):
                 raise EventError(
                     f"{where}: numeric column {name!r} holds {type(v).__name__} "
                     f"{v!r}; send finite numbers."

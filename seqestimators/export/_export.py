@@ -9,6 +9,7 @@ inside the file as JSON metadata (key :data:`METADATA_KEY`).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -170,9 +171,13 @@ def _quantize(path: str, state: dict) -> None:
 
     tmp = f"{path}.fp32"
     os.replace(path, tmp)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # per-tensor notes on what stays in float
     try:
         quantize_dynamic(tmp, path, weight_type=QuantType.QInt8)
     finally:
+        root.setLevel(level)
         os.remove(tmp)
     import onnx
 
@@ -248,7 +253,7 @@ def export(pipeline, path, *, format="onnx", quantize=False):
             UserWarning, stacklevel=2,
         )
     classification = hasattr(est, "classes_")
-    state = {"format": FORMAT, "version": FORMAT_VERSION, "min_steps": 1,
+    state = {"format": FORMAT, "version": FORMAT_VERSION,
              "vectorizer": vectorizer_state(vec), "estimator": estimator_state(est)}
     steps = max(_min_steps(module) + 2, 5)
     example = _example(state["vectorizer"], list(vec.cardinalities_), steps)

@@ -43,7 +43,11 @@ def _ns_of_datetime(value: _dt.datetime, aware: bool, where: str) -> int:
             f"times {want}; send times of that kind."
         )
     if aware:
-        value = value.astimezone(_dt.UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(_dt.UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise EventError(f"{where} holds {value.isoformat()!r}, outside the "
+                             "range of datetimes.") from None
     delta = value - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
 
@@ -81,10 +85,13 @@ def _number(value, where: str) -> float:
             f"{where} holds {type(value).__name__} {value!r}, but the model was "
             "fitted on numeric times; send numbers."
         )
-    value = float(value)
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise EventError(f"{where} holds {value!r}; times must be finite numbers.")
-    return value
+    return number
 
 
 def _epoch_ns(value, factor: int, where: str) -> int:

@@ -44,7 +44,7 @@ async def _read_json(request: Request, max_bytes: int):
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _PayloadError(413, f"The body has {declared} bytes; the limit is "
                                  f"{max_bytes}. Split the request.")
-    body = b""
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
@@ -54,6 +54,8 @@ async def _read_json(request: Request, max_bytes: int):
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _PayloadError(400, f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise _PayloadError(400, "The body nests JSON too deeply.") from None
     if not isinstance(payload, dict):
         raise _PayloadError(400, "The body must be a JSON object such as "
                                  '{"instances": [{"<column>": [...]}]}.')

@@ -140,6 +140,7 @@ def _bad_payloads(instance):
         (b"{not json", 400),
         (b"[1, 2]", 400),
         (b"\xff\xfe", 400),
+        (b"[" * 100_000 + b"]" * 100_000, 400),
         (json.dumps({"instances": []}).encode(), 422),
         (json.dumps({"instances": "abc"}).encode(), 422),
         (json.dumps({"instance": instance, "instances": [instance]}).encode(), 422),
@@ -172,8 +173,10 @@ def test_random_payloads_never_get_a_500(server, pipeline):
     _, X = pipeline
     instance = as_instances(X.iloc[:1])[0]
     rng = np.random.default_rng(0)
-    junk = [None, 0, -1.5, "", "x", [], {}, [None], [1, "a"], True, 1e308]
-    for _ in range(40):
+    junk = [None, 0, -1.5, "", "x", [], {}, [None], [1, "a"], True, 1e308,
+            [10**400], [[1]], [{"a": 1}], ["0001-01-01T00:00:00+05:00"],
+            ["9999-12-31T23:59:59"], [float("inf")]]
+    for _ in range(80):
         broken = {k: list(v) for k, v in instance.items()}
         key = rng.choice(list(broken) + ["extra"])
         broken[key] = junk[rng.integers(len(junk))]
