@@ -8,6 +8,7 @@ inside the file as JSON metadata (key :data:`METADATA_KEY`).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -241,7 +242,8 @@ def export(pipeline, path, *, format="onnx", quantize=False):
     if quantize and format != "onnx":
         raise ValueError("quantize=True needs format='onnx'.")
     vec, est = _split_pipeline(pipeline)
-    module = est.net_.module_.eval()
+    # a CPU copy: the estimator's own module (perhaps on a GPU) is untouched
+    module = copy.deepcopy(est.net_.module_).cpu().eval()
     noisy = noisy_summaries(module, vec._numeric_channel_names())
     if noisy:
         warnings.warn(
