@@ -33,20 +33,27 @@ from ._pooling import padding_mask
 __all__ = ["gauss_legendre", "integrated_gradients", "wide_event_terms"]
 
 
-def gauss_legendre(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nodes and weights of the ``n``-point Gauss-Legendre rule on [0, 1].
+#: nodes per panel of the composite Gauss-Legendre rule
+PANEL_NODES = 8
 
-    Exact for polynomials of degree up to ``2n - 1`` (Golub-Welsch: the
-    eigenvalues of the Jacobi matrix, in float64).
+
+def gauss_legendre(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nodes and weights of a composite Gauss-Legendre rule on [0, 1].
+
+    ``ceil(n / 8)`` equal panels of 8 nodes each (one panel of ``n`` nodes
+    below 8): high order where the integrand is smooth, and more panels to
+    follow the steep transitions of a saturating network. Each panel is
+    exact for polynomials of degree up to 15 (Golub-Welsch: the eigenvalues
+    of the Jacobi matrix, in float64).
 
     Parameters
     ----------
     n : int
-        Number of nodes (1 or more).
+        Number of nodes asked for (1 or more); rounded up to whole panels.
 
     Returns
     -------
-    nodes, weights : torch.Tensor of shape (n,), float64
+    nodes, weights : torch.Tensor of shape (n_nodes,), float64
         The weights sum to 1.
 
     Examples
@@ -54,15 +61,21 @@ def gauss_legendre(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     >>> nodes, weights = gauss_legendre(3)
     >>> round(float((weights * nodes**5).sum()), 12)  # the integral of x**5
     0.166666666667
+    >>> len(gauss_legendre(20)[0])  # 3 panels of 8
+    24
     """
     if int(n) < 1:
         raise ValueError(f"n must be >= 1, got {n!r}.")
-    k = torch.arange(1, int(n), dtype=torch.float64)
+    q = min(int(n), PANEL_NODES)
+    panels = -(-int(n) // q)
+    k = torch.arange(1, q, dtype=torch.float64)
     beta = k / torch.sqrt(4 * k**2 - 1)
     jacobi = torch.diag(beta, 1) + torch.diag(beta, -1)
     nodes, vectors = torch.linalg.eigh(jacobi)
     weights = vectors[0] ** 2  # sums to 1 (the rule on [-1, 1] weighs 2)
-    return (nodes + 1) / 2, weights
+    starts = torch.arange(panels, dtype=torch.float64).unsqueeze(1)
+    nodes = (starts + (nodes + 1) / 2) / panels
+    return nodes.flatten(), (weights / panels).repeat(panels)
 
 
 def wide_event_terms(wide: nn.Module, categorical: torch.Tensor,
@@ -95,8 +108,8 @@ def wide_event_terms(wide: nn.Module, categorical: torch.Tensor,
     ...     _ = wide.weights[0].copy_(torch.tensor([[0.0], [1.0], [2.0], [3.0]]))
     >>> cat, lengths = torch.tensor([[[2], [3], [0]]]), torch.tensor([2])
     >>> terms = wide_event_terms(wide, cat, lengths)
-    >>> terms[0, :, 0, 0].tolist() == [2 / 2**0.5, 3 / 2**0.5, 0.0]
-    True
+    >>> [round(v, 4) for v in terms[0, :, 0, 0].tolist()]  # 2 and 3 / sqrt(2)
+    [1.4142, 2.1213, 0.0]
     >>> torch.allclose(terms.sum(dim=(1, 2)), wide(cat, lengths))
     True
     """
@@ -107,6 +120,9 @@ def wide_event_terms(wide: nn.Module, categorical: torch.Tensor,
     for i, w in enumerate(wide.weights):
         w = torch.cat([torch.zeros_like(w[:1]), w[1:]])  # padding reads zero
         parts.append(nn.functional.embedding(ids[..., i], w))
+    if not parts:  # a wide path of numeric summaries only
+        n_outputs = wide.numeric_weights.shape[1]
+        return categorical.new_zeros((*ids.shape, n_outputs), dtype=torch.float32)
     terms = torch.stack(parts, dim=2)
     if wide.ngram_weights is not None:
         runs = [(c, k) for c in wide.ngram_channels
@@ -210,9 +226,10 @@ def integrated_gradients(
     categorical: torch.Tensor,
     numeric: torch.Tensor,
     lengths: torch.Tensor,
-    output: Callable[[torch.Tensor], torch.Tensor],
+    output: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     *,
     n_steps: int = 32,
+    adaptive: bool = True,
 ) -> dict[str, torch.Tensor]:
     """Per-event integrated gradients of one output of a sequence network.
 
@@ -231,9 +248,15 @@ def integrated_gradients(
         each row's sequence in the batch ``(rows,)`` to the explained value
         ``(rows,)`` (e.g. one class's log-odds).
     n_steps : int, default=32
-        Gauss-Legendre nodes of the path integral; the network runs on
-        ``(n_steps + 2) * batch`` rows at once (the input and the baseline
-        are the two extra).
+        Nodes of the path integral (composite Gauss-Legendre, panels of 8);
+        the network runs on ``(n_steps + 2) * batch`` rows at once with
+        gradients (the input and the baseline are the two extra).
+    adaptive : bool, default=True
+        Place each sequence's panels where its explained value changes, as
+        read on a grid of ``2 * n_steps + 1`` points of the path (one pass
+        without gradients): a saturating network moves from the baseline's
+        output to the input's over a short stretch of the path, which
+        equally spaced nodes step over. False: equal panels.
 
     Returns
     -------
@@ -263,30 +286,108 @@ def integrated_gradients(
     True
     """
     batch = len(lengths)
-    nodes, weights = gauss_legendre(n_steps)
-    zero_one = torch.tensor([0.0, 1.0], dtype=torch.float64)
-    nodes = torch.cat([nodes, zero_one]).to(numeric.device, torch.float32)
-    weights = torch.cat([weights, torch.zeros(2, dtype=torch.float64)])
+    if adaptive:
+        nodes, weights = _adaptive_rule(
+            net, (categorical, numeric, lengths), output, n_steps
+        )
+    else:
+        nodes, weights = (v.unsqueeze(1).expand(-1, batch)
+                          for v in gauss_legendre(n_steps))
+    ends = torch.tensor([[0.0], [1.0]], dtype=torch.float64).expand(-1, batch)
+    nodes = torch.cat([nodes, ends]).to(numeric.device, torch.float32)
+    weights = torch.cat([weights, torch.zeros_like(ends)])
     weights = weights.to(numeric.device, torch.float32)
     m = len(nodes)
-    alpha = nodes.repeat_interleave(batch)  # row s * batch + b: node s
+    value, grads, hooks = _run_path(
+        net, (categorical, numeric, lengths), output, nodes.flatten(),
+        weights.flatten(),
+    )
+    return _collect(hooks, grads, numeric, categorical.shape[2], m, value)
+
+
+def _run_path(net, batch_inputs, output, alpha, weights=None):
+    """The explained value at the path points ``alpha`` (node-major: row
+    ``s * batch + b`` is sequence ``b`` at ``alpha[s * batch + b]``), and,
+    with ``weights``, the gradients of their weighted sum at the leaves."""
+    categorical, numeric, lengths = batch_inputs
+    batch = len(lengths)
+    m = len(alpha) // batch
     cat = categorical.repeat(m, 1, 1)
     lens = lengths.repeat(m)
     num = (alpha.view(-1, 1, 1) * numeric.repeat(m, 1, 1)).requires_grad_()
     rows = torch.arange(batch, device=lengths.device).repeat(m)
     hooks = _PathHooks(net, cat, lens, alpha)
     try:
-        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
+        grad_mode = torch.enable_grad() if weights is not None else torch.no_grad()
+        with grad_mode, torch.backends.cudnn.flags(enabled=False):
             value = output(net(cat, num, lens), rows)
+            if weights is None:
+                return value.detach(), None, hooks
             leaves = [num] + [p for _, _, p in hooks.embeddings]
             leaves += [p for _, p in hooks.wide]
             grads = torch.autograd.grad(
-                (value * weights.repeat_interleave(batch)).sum(), leaves,
-                allow_unused=True,
+                (value * weights).sum(), leaves, allow_unused=True
             )
     finally:
         hooks.remove()
-    return _collect(hooks, grads, numeric, categorical.shape[2], m, value.detach())
+    return value.detach(), grads, hooks
+
+
+def _adaptive_rule(net, batch_inputs, output, n_steps: int):
+    """Per sequence, composite Gauss-Legendre nodes and weights ``(m,
+    batch)`` whose panels hold equal shares of the variation of the
+    explained value along the path (plus a quarter of its mean, so that
+    flat stretches keep some nodes). The variation is read without
+    gradients on ``2 * n_steps`` equal intervals, the ``n_steps // 4``
+    steepest of which are read again at 8 times the resolution."""
+    lengths = batch_inputs[2]
+    batch, grid = len(lengths), 2 * int(n_steps)
+    coarse = torch.linspace(0.0, 1.0, grid + 1, dtype=torch.float64)
+    coarse = coarse.unsqueeze(1).expand(-1, batch)
+    values = _path_values(net, batch_inputs, output, coarse)
+    steep = values.diff(dim=0).abs().topk(max(1, int(n_steps) // 4), dim=0).indices
+    within = torch.arange(1, _REFINE, dtype=torch.float64) / (_REFINE * grid)
+    fine = (coarse.gather(0, steep).unsqueeze(-1) + within)  # (k, batch, 7)
+    fine = fine.permute(0, 2, 1).reshape(-1, batch)
+    points = torch.cat([coarse, fine])
+    values = torch.cat([values, _path_values(net, batch_inputs, output, fine)])
+    points, order = points.sort(dim=0)
+    values = values.gather(0, order)
+    change = values.diff(dim=0).abs()
+    change = change + 0.25 * change.mean(dim=0, keepdim=True) + 1e-12
+    share = torch.cat([torch.zeros(1, batch, dtype=torch.float64),
+                       change.cumsum(dim=0)])
+    share = (share / share[-1]).T.contiguous()  # (batch, n_points), 0 to 1
+    points = points.T.contiguous()
+    base_nodes, base_weights = gauss_legendre(min(int(n_steps), PANEL_NODES))
+    panels = -(-int(n_steps) // len(base_nodes))
+    levels = torch.arange(1, panels, dtype=torch.float64) / panels
+    levels = levels.expand(batch, -1).contiguous()
+    hi = torch.searchsorted(share, levels).clamp(1, share.shape[1] - 1)
+    lo_share, hi_share = share.gather(1, hi - 1), share.gather(1, hi)
+    frac = (levels - lo_share) / (hi_share - lo_share).clamp_min(1e-300)
+    lo_point, hi_point = points.gather(1, hi - 1), points.gather(1, hi)
+    inner = lo_point + frac * (hi_point - lo_point)
+    edges = torch.cat([torch.zeros(batch, 1, dtype=torch.float64), inner,
+                       torch.ones(batch, 1, dtype=torch.float64)], dim=1)
+    width = edges.diff(dim=1).unsqueeze(-1)  # (batch, panels, 1)
+    nodes = edges[:, :-1].unsqueeze(-1) + width * base_nodes
+    weights = width * base_weights
+    return nodes.reshape(batch, -1).T, weights.reshape(batch, -1).T
+
+
+#: resolution factor of the second reading of the steepest intervals
+_REFINE = 8
+
+
+def _path_values(net, batch_inputs, output, points: torch.Tensor) -> torch.Tensor:
+    """The explained value at ``points`` ``(n_points, batch)`` of each
+    sequence's path, float64 on the CPU (non-finite values read as 0)."""
+    device = batch_inputs[2].device
+    alpha = points.to(device, torch.float32).flatten()
+    values, _, _ = _run_path(net, batch_inputs, output, alpha)
+    values = values.double().cpu().reshape(points.shape)
+    return torch.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _collect(hooks, grads, numeric, n_categorical, m, value) -> dict:
