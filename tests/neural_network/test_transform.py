@@ -16,7 +16,6 @@ from seqestimators import (
     LSTMSequenceClassifier,
     LSTMSequenceRegressor,
     SequenceVectorizer,
-    TransformerSequenceClassifier,
     TransformerSequenceRegressor,
     make_sequence_pipeline,
 )
@@ -42,9 +41,6 @@ CASES = {
         LSTMSequenceClassifier(hidden_size=4, ensemble_size=2, pooling="max",
                                **TINY),
         True,
-    ),
-    "transformer-classifier": (
-        TransformerSequenceClassifier(**TRANSFORMER, **TINY), True
     ),
     "transformer-regressor-causal": (
         TransformerSequenceRegressor(causal=True, pooling="mean+attention",
