@@ -134,7 +134,8 @@ def create_app(model, *, max_batch=64, max_wait_ms=2.0, max_body_bytes=1_000_000
     model : ExportedModel
         The model to serve (see :func:`~seqestimators.export.export`).
     max_batch : int, default=64
-        Most sequences per network call when requests are batched together.
+        Sequences at which a batch of requests stops collecting (see
+        :class:`MicroBatcher`).
     max_wait_ms : float, default=2.0
         Longest wait of a request for others to share its network call.
     max_body_bytes : int, default=1_000_000

@@ -3,8 +3,9 @@
 Each request is validated and encoded on arrival (so a malformed one fails
 alone, with a 4xx); its encoded sequences then wait in an asyncio queue. One
 worker takes the first waiting request, collects others for at most
-``max_wait_ms`` or until ``max_batch`` sequences, runs the network once in a
-thread, and hands each request its rows.
+``max_wait_ms`` or until it holds ``max_batch`` sequences (a request is
+never split, so the last one may take a batch past it), runs the network
+once in a thread, and hands each request its rows.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class MicroBatcher:
         ``run(encoded_list) -> ndarray (n, n_outputs)``: the network on
         encoded sequences (:meth:`ExportedModel.run_encoded`).
     max_batch : int, default=64
-        Most sequences per network call (a larger request runs alone).
+        Collecting stops once a batch holds this many sequences (requests
+        are never split: a batch may end past it).
     max_wait_ms : float, default=2.0
         Longest time the first request of a batch waits for others.
 
@@ -52,6 +54,11 @@ class MicroBatcher:
     """
 
     def __init__(self, run, *, max_batch: int = 64, max_wait_ms: float = 2.0):
+        if int(max_batch) < 1 or float(max_wait_ms) < 0:
+            raise ValueError(
+                f"max_batch must be >= 1 and max_wait_ms >= 0; got "
+                f"max_batch={max_batch!r}, max_wait_ms={max_wait_ms!r}."
+            )
         self.run = run
         self.max_batch = int(max_batch)
         self.max_wait = float(max_wait_ms) / 1000.0
