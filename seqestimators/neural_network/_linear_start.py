@@ -28,8 +28,12 @@ def linear_start_iterations(n_events: int) -> int:
     return int(np.clip(LINEAR_START_EVENTS // max(1, int(n_events)), 10, 100))
 
 
-#: training events up to which each penalty group gets its own penalty
+#: training events up to which each penalty group gets its own penalty,
+#: chosen by cross-validation on the training sequences
 PER_GROUP_EVENTS = 2_000_000
+
+#: folds of that cross-validation
+LINEAR_START_FOLDS = 3
 
 
 def _batches(dataset: SequenceDataset, device, max_events: int):
@@ -63,13 +67,19 @@ def _batches(dataset: SequenceDataset, device, max_events: int):
 
 def start_from_linear_model(
     net, train_ds: SequenceDataset, valid_ds: SequenceDataset | None,
-    max_events: int,
+    max_events: int, *, choose: bool, seed: int = 0, l2: dict | None = None,
 ) -> dict:
     """Fit the linear part of the skorch ``net``'s module on ``train_ds``
-    (its loss, its device) and freeze it. With ``valid_ds`` the penalty is
-    chosen on it (:data:`seqestimators.nn.L2_PATH`; per group of weights up
-    to ``PER_GROUP_EVENTS`` training events), else the module's own.
-    Returns :func:`~seqestimators.nn.fit_linear_start`'s result."""
+    (its loss, its device) and freeze it.
+
+    With ``choose``, the penalties (:data:`seqestimators.nn.L2_PATH`) are
+    chosen: up to ``PER_GROUP_EVENTS`` training events per group of weights
+    and by ``LINEAR_START_FOLDS``-fold cross-validation on ``train_ds``
+    (folds drawn with ``seed``), above it one for all on ``valid_ds`` (if
+    given: else the module's own). Without ``choose``: ``l2`` (by group),
+    else the module's own. Returns
+    :func:`~seqestimators.nn.fit_linear_start`'s result, with the
+    validation loss on ``valid_ds`` (if given)."""
     device = torch.device(net.device)
 
     def loss(output, target):
@@ -84,8 +94,11 @@ def start_from_linear_model(
     if valid_ds is not None and len(valid_ds):
         valid = _batches(valid_ds, device, max_events)
     n_events = int(train_ds.X.lengths.sum())
+    small = n_events <= PER_GROUP_EVENTS
     return fit_linear_start(
         net.module_, _batches(train_ds, device, max_events), loss,
         valid_batches=valid, max_iter=linear_start_iterations(n_events),
-        per_group=n_events <= PER_GROUP_EVENTS,
+        per_group=small, cv=LINEAR_START_FOLDS if choose and small else 0,
+        l2=None if choose else l2,
+        seed=seed,
     )

@@ -38,6 +38,9 @@ def fit_linear_start(
     l2_path: tuple[float, ...] = L2_PATH,
     max_iter: int = 100,
     per_group: bool = True,
+    cv: int = 0,
+    l2: dict | None = None,
+    seed: int = 0,
 ) -> dict:
     """Fit ``net``'s linear part to convergence, then freeze it.
 
@@ -53,8 +56,16 @@ def fit_linear_start(
     neighbouring penalties of the path (and further in a direction while
     that lowers the validation loss), the others held: 13,000 product ids
     on 400 users want a strong penalty, their numeric summaries a weak one.
-    Without ``valid_batches``, the wide path's own ``l2`` is used for every
-    group.
+    With ``cv`` folds the penalties are chosen the same way on the summed
+    held-out loss of ``cv`` fits, each on the other folds of the training
+    sequences (their rows assigned at random with ``seed``), and the model
+    is then fitted on all of them (with the penalty on the summed loss that
+    was chosen, as ``LogisticRegressionCV``'s ``C``): a few dozen
+    validation sequences choose a penalty by noise, every training
+    sequence less so. ``valid_batches`` then only give the returned
+    validation loss. Given ``l2`` (by group) is used as is; otherwise,
+    with neither ``cv`` nor ``valid_batches``, the wide path's own ``l2``
+    for every group.
 
     Parameters
     ----------
@@ -76,7 +87,15 @@ def fit_linear_start(
     max_iter : int, default=100
         L-BFGS iterations at most, per penalty.
     per_group : bool, default=True
-        Refine the penalty group by group (with ``valid_batches`` only).
+        Refine the penalty group by group (when choosing penalties).
+    cv : int, default=0
+        Choose the penalties by ``cv``-fold cross-validation on the
+        training sequences (0: on ``valid_batches``, if any).
+    l2 : dict or None, default=None
+        The penalty of each group (``l2 / 2 * ||w||**2`` on the mean loss),
+        e.g. the ``"l2"`` an earlier call returned: no choice is made.
+    seed : int, default=0
+        Seed of the cross-validation folds.
 
     Returns
     -------
@@ -112,12 +131,15 @@ def fit_linear_start(
     if first.wide.numeric_weights is not None:
         first.wide.set_summary_scaling(torch.cat([d["numeric"] for d, _, _ in train]))
     fit = _Fit(first, train, valid, loss, max_iter)
-    if valid is None:
-        l2s = dict.fromkeys(fit.groups, first.wide.l2)
-        fit.minimize(l2s)
-        result = {"l2": l2s, "valid_loss": None}
+    path = tuple(float(v) for v in l2_path)
+    if l2 is not None:
+        result = fit.fixed(l2)
+    elif int(cv) > 1:
+        result = _cross_validated(fit, int(cv), seed, path, per_group)
+    elif valid is None:
+        result = fit.fixed(dict.fromkeys(fit.groups, first.wide.l2))
     else:
-        result = fit.path(tuple(float(v) for v in l2_path), per_group)
+        result = fit.path(path, per_group)
     result["evaluations"] = fit.evaluations
     fit.write(first)
     _freeze(members)
@@ -161,6 +183,8 @@ class _Fit:
 
     def __init__(self, module, train, valid, loss, max_iter):
         self.train, self.valid, self.loss, self.max_iter = train, valid, loss, max_iter
+        if module is None:  # a fold of another _Fit: see folds()
+            return
         wide = module.wide
         self.groups = list(wide.penalty_groups())
         n_out = module.head.bias.shape[0]
@@ -178,6 +202,37 @@ class _Fit:
             self.weights[group] = torch.zeros(n, n_out, requires_grad=True)
         self.bias = module.head.bias.detach().clone().requires_grad_(True)
         self.evaluations = 0
+
+    def folds(self, k: int, seed: int) -> list[_Fit]:
+        """``k`` fits on the training designs' rows split at random into
+        ``k`` folds, each on the others, held out on its own (same columns,
+        weights starting at this fit's)."""
+        generator = torch.Generator().manual_seed(int(seed))
+        parts = [([], []) for _ in range(k)]
+        for design, target, share in self.train:
+            n = _n_rows(design)
+            fold = torch.randperm(n, generator=generator) % k
+            for i, (fit_on, held_out) in enumerate(parts):
+                for rows, into in ((fold != i, fit_on), (fold == i, held_out)):
+                    rows = torch.nonzero(rows).squeeze(1)
+                    if len(rows):
+                        into.append(_rows(design, target, share * len(rows) / n, rows))
+        fits = []
+        for fit_on, held_out in parts:
+            fold = _Fit(None, _normalized(fit_on), _normalized(held_out),
+                        self.loss, self.max_iter)
+            fold.groups, fold.evaluations = self.groups, 0
+            fold.bias = self.bias.detach().clone().requires_grad_(True)
+            fold.weights = {g: w.detach().clone().requires_grad_(True)
+                            for g, w in self.weights.items()}
+            fits.append(fold)
+        return fits
+
+    def fixed(self, l2s: dict) -> dict:
+        """Fit with the given penalties; their validation loss (or None)."""
+        self.minimize(l2s)
+        value = None if self.valid is None else self.mean_loss(self.valid)
+        return {"l2": dict(l2s), "valid_loss": value}
 
     def output(self, design) -> torch.Tensor:
         out = self.bias
@@ -254,6 +309,76 @@ class _Fit:
                 else:
                     table.zero_()
                     table[self.columns[group]] = w
+
+
+class _Folds(_Fit):
+    """``k`` fold fits chosen between as one: the validation loss is the
+    sum of their held-out losses, the state that of every fold."""
+
+    def __init__(self, folds: list[_Fit]):
+        self.members, self.groups, self.valid = folds, folds[0].groups, True
+
+    @property
+    def evaluations(self) -> int:
+        return sum(f.evaluations for f in self.members)
+
+    def minimize(self, l2s: dict) -> None:
+        for fold in self.members:
+            fold.minimize(l2s)
+
+    def mean_loss(self, designs) -> float:
+        # shares of a fold's held-out rows sum to 1: weigh by its rows
+        total = sum(_rows_of(f.valid) for f in self.members)
+        return sum(f.mean_loss(f.valid) * _rows_of(f.valid) / total
+                   for f in self.members)
+
+    def state(self) -> list:
+        return [f.state() for f in self.members]
+
+    def load(self, state: list) -> None:
+        for fold, s in zip(self.members, state, strict=True):
+            fold.load(s)
+
+
+def _cross_validated(fit: _Fit, k: int, seed: int, path: tuple,
+                     per_group: bool) -> dict:
+    """Penalties chosen on ``k`` folds of ``fit``'s training designs, then
+    ``fit`` fitted with them (the same penalty on the summed loss: the
+    folds fit ``(k - 1) / k`` of the rows)."""
+    folds = _Folds(fit.folds(k, seed))
+    chosen = folds.path(path, per_group)
+    scale = (k - 1) / k
+    result = fit.fixed({g: v * scale for g, v in chosen["l2"].items()})
+    fit.evaluations += folds.evaluations
+    result["cv_loss"] = chosen["valid_loss"]
+    return result
+
+
+def _n_rows(design: dict) -> int:
+    return int(next(iter(design.values())).shape[0])
+
+
+def _rows_of(designs: list) -> int:
+    return sum(_n_rows(d) for d, _, _ in designs)
+
+
+def _rows(design: dict, target, share: float, rows: torch.Tensor) -> tuple:
+    """``(design, target, share)`` of the given rows of a batch."""
+    part = {}
+    for name, x in design.items():
+        part[name] = (x.index_select(0, rows).coalesce() if x.is_sparse
+                      else x[rows])
+    if isinstance(target, tuple):  # (targets, sample weights)
+        target = tuple(t[rows] for t in target)
+    else:
+        target = target[rows]
+    return part, target, share
+
+
+def _normalized(designs: list) -> list:
+    """The designs with their shares rescaled to sum to 1 (a mean loss)."""
+    total = sum(share for _, _, share in designs) or 1.0
+    return [(d, t, share / total) for d, t, share in designs]
 
 
 def _freeze(members) -> None:

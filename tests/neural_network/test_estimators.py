@@ -470,6 +470,15 @@ def test_linear_model_kept_when_no_epoch_beats_it():
     assert clf.best_loss_ < min(clf.history_["valid_loss"])
     assert clf.score(X, y) > 0.95
     assert clf.wide_alpha_ is not None and set(clf.wide_alpha_) == {"numeric"}
+    # kept, the linear model is refitted on every sequence, the validation
+    # split included: its summaries are standardized with all 300
+    from seqestimators.nn import numeric_summaries
+
+    z = numeric_summaries(torch.from_numpy(X), torch.full((len(X),), X.shape[1]))
+    train, _ = clf._split(len(X), y)
+    center = clf.net_.module_.wide.summary_center
+    torch.testing.assert_close(center, z.mean(0))
+    assert not torch.allclose(center, z[train].mean(0))
 
 
 def test_fitted_model_holds_no_validation_data():

@@ -8,6 +8,7 @@ import torch
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
 from seqestimators.nn import (
+    L2_PATH,
     SequenceEnsemble,
     SequenceNet,
     fit_linear_start,
@@ -236,3 +237,41 @@ def test_ngram_table_is_fitted_on_the_buckets_that_occur():
     nonzero = (table != 0).any(1).nonzero().ravel()
     assert set(nonzero.tolist()) <= set(used.tolist())
     assert len(nonzero) > 0
+
+
+def _noise_or_signal(signal: bool, n=400, seed=0):
+    """Sequences of 8 ids out of 200; with ``signal`` the label is whether
+    id 2 occurs, else a coin flip."""
+    g = torch.Generator().manual_seed(seed)
+    cat = torch.randint(3, 200, (n, 8, 1), generator=g)
+    cat[: n // 2, 0, 0] = 2
+    y = (torch.arange(n) < n // 2).long()
+    if not signal:
+        y = torch.randint(0, 2, (n,), generator=g)
+    return cat, y
+
+
+@pytest.mark.parametrize("signal", [False, True])
+def test_cross_validated_penalty_follows_the_signal(signal):
+    """cv folds of the training sequences choose the penalty: the strongest
+    on noise, a weaker one where an id decides the label; the final fit
+    uses the chosen penalty scaled to all rows ((k - 1) / k), the same for
+    the same seed."""
+    cat, y = _noise_or_signal(signal, seed=1)
+    inputs = {"categorical": cat, "numeric": torch.zeros(len(y), 8, 0),
+              "lengths": torch.full((len(y),), 8)}
+    results = []
+    for _ in range(2):
+        net = _net([200], 0, 2, 0.0)
+        results.append(fit_linear_start(
+            net, lambda: [(inputs, y, 1.0)], torch.nn.functional.cross_entropy,
+            cv=3, seed=1, per_group=False))
+    l2 = results[0]["l2"]["ids_0"]
+    assert results[0]["l2"] == results[1]["l2"]
+    assert results[0]["valid_loss"] is None and results[0]["cv_loss"] > 0
+    if signal:
+        assert l2 == pytest.approx(L2_PATH[-1] * 2 / 3)
+        assert results[0]["cv_loss"] < 0.05
+        assert net.eval()(**inputs).argmax(1).eq(y).float().mean() > 0.95
+    else:
+        assert l2 == pytest.approx(L2_PATH[0] * 2 / 3)
