@@ -691,7 +691,7 @@ class _BaseSequenceEstimator(
         auto = self.wide_alpha == "auto"
         result = start_from_linear_model(
             self.net_, train_ds, valid_ds if auto else None,
-            self._max_batch_events(),
+            self._max_batch_events(), choose=auto, seed=self._seed,
         )  # weighted by the datasets' sample weights
         if not result:
             return None
@@ -705,12 +705,14 @@ class _BaseSequenceEstimator(
                  if k.split(".")[-2:-1] == ["head"]}
         return {"valid_loss": result["valid_loss"], "state": state}
 
-    def _keep_linear_model(self, start: dict | None, valid_ds) -> None:
+    def _keep_linear_model(self, start: dict | None, valid_ds, all_ds,
+                           parallel=None) -> None:
         """Go back to the linear model alone unless the trained network
         beats it on the validation split by more than one standard error of
         the paired per-sequence loss differences (the one-standard-error
         rule: on a few dozen validation sequences a smaller mean loss alone
-        is mostly noise). ``best_epoch_`` is then 0."""
+        is mostly noise). ``best_epoch_`` is then 0, and the linear model is
+        refitted on ``all_ds`` (training and validation sequences)."""
         if start is None:
             return
         heads = {k: v.detach().clone()
@@ -731,6 +733,19 @@ class _BaseSequenceEstimator(
             valid_ds.y, raw, sample_weight=valid_ds.sample_weight
         ))
         self.history_ = history_frame(self.net_.history, 0)
+        self._refit_linear_model(all_ds, parallel)
+
+    def _refit_linear_model(self, all_ds, parallel) -> None:
+        """The kept linear model refitted on every sequence, the validation
+        split included, with the penalties chosen (the same on the summed
+        loss); ``best_loss_`` and ``best_validation_score_`` stay those of
+        the model fitted without it, which chose to keep it."""
+        n = len(all_ds)
+        l2 = {g: alpha / n for g, alpha in self.wide_alpha_.items()}
+        start_from_linear_model(self.net_, all_ds, None, self._max_batch_events(),
+                                choose=False, l2=l2)
+        if parallel is not None:
+            parallel.broadcast_tensors(self.net_.module_.state_dict().values())
 
     def _validation_losses(self, valid_ds) -> tuple[np.ndarray, np.ndarray]:
         """Per-sequence losses of the current network on ``valid_ds`` and
@@ -811,7 +826,8 @@ class _BaseSequenceEstimator(
         self.net_.set_params(train_split=None)
         self._end_training(epochs, n_before, use_valid, continuing)
         if use_valid:
-            self._keep_linear_model(linear, valid_ds)
+            self._keep_linear_model(linear, valid_ds, SequenceDataset(Xr, y_enc, w),
+                                    parallel)
 
     def _end_training(self, epochs: int, n_before: int, use_valid: bool, continuing):
         """Find out why training stopped and leave a usable model, or raise."""
