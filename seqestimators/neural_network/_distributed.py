@@ -23,10 +23,12 @@ process fits on the same data, up to float rounding.
   stand-in row, or a process with fewer rows, like any other.
 - **History and stopping**: each step all-reduces the weights and the loss,
   so every process records the global batch's loss and size
-  (:class:`StepSync`) and stops on a non-finite loss at the same batch. The
-  validation split is evaluated whole on every process and process 0's
-  ``valid_loss`` and ``valid_score`` are recorded everywhere: early
-  stopping and restore-best decide alike on all processes.
+  (:class:`StepSync`) and stops on a non-finite loss at the same batch.
+  Process ``r`` evaluates every ``R``-th validation batch
+  (:class:`ShardedValidation`); the loss sums are all-reduced and the
+  outputs gathered for the score, so every process records the validation
+  loss and score of the whole split and early stopping and restore-best
+  decide alike on all processes.
 - **Agreement**: the seed (also of ``random_state=None``), the linear start
   (run on every process; process 0's weights and choices are kept) and
   the choice between the network and the linear model come from process 0;
@@ -55,6 +57,7 @@ from ._seeding import effective_weight
 __all__ = [
     "DataParallel",
     "ShardedBatches",
+    "ShardedValidation",
     "StepSync",
     "agree",
     "begin",
@@ -180,11 +183,13 @@ class DataParallel:
         )
         sync = StepSync(self)
         ddp.register_comm_hook(sync.scale, weighted_sum_hook)
+        # before the validation score, the training guard and early stopping
         names = [name for name, _ in net.callbacks_]
-        at = names.index("training_guard") if "training_guard" in names else 0
+        at = names.index("valid_score") if "valid_score" in names else 0
         net.callbacks_.insert(at, ("data_parallel", sync))
-        iterator = net.iterator_train
-        net.iterator_train = partial(ShardedBatches.make, iterator, self, sync)
+        iterators = net.iterator_train, net.iterator_valid
+        net.iterator_train = partial(ShardedBatches.make, iterators[0], self, sync)
+        net.iterator_valid = partial(ShardedValidation.make, iterators[1], self)
         net.data_parallel_ = partial(_forward, ddp)
         net.reseed(int(np.random.SeedSequence([seed, self.rank]).generate_state(1)[0]))
         try:
@@ -192,7 +197,7 @@ class DataParallel:
             self.broadcast_tensors(module.state_dict().values())
         finally:
             del net.data_parallel_
-            net.iterator_train = iterator
+            net.iterator_train, net.iterator_valid = iterators
             net.callbacks_.remove(("data_parallel", sync))
 
 
@@ -228,6 +233,29 @@ def weighted_sum_hook(state: StepScale, bucket):
     return work.get_future().then(lambda fut: fut.value()[0])
 
 
+class ShardedValidation:
+    """This process's validation batches: every ``world_size``-th batch of
+    the (length-sorted) batches of ``iterator``, from the ``rank``-th on;
+    a process may get none."""
+
+    def __init__(self, iterator, group: DataParallel):
+        self.iterator = iterator
+        self.group = group
+
+    @classmethod
+    def make(cls, iterator_class, group, dataset, **kwargs):
+        """The ``iterator_valid`` factory skorch calls during training."""
+        return cls(iterator_class(dataset, **kwargs), group)
+
+    def __len__(self) -> int:
+        return len(range(self.group.rank, len(self.iterator), self.group.world_size))
+
+    def __iter__(self):
+        batches = self.iterator.batches()
+        for rows in batches[self.group.rank :: self.group.world_size]:
+            yield self.iterator.dataset.batch(rows)
+
+
 class ShardedBatches:
     """This process's share of the global batches of a batch iterator.
 
@@ -260,14 +288,17 @@ class ShardedBatches:
 
 class StepSync(Callback):
     """The per-step bookkeeping of a data-parallel fit (a skorch callback,
-    placed before the training guard and early stopping).
+    placed before the validation score, the training guard and early
+    stopping).
 
     Before each training step, the weights of the processes' rows are
     all-reduced and this process's gradient scale ``W_r / W`` is set
     (``scale``); after it, the global batch's loss ``sum_r (W_r / W) L_r``
     and size are recorded in place of this process's. At the end of an
-    epoch, process 0's ``valid_loss`` and ``valid_score`` are recorded on
-    every process.
+    epoch, the validation loss of the whole split (the processes' summed
+    batch losses times batch sizes, over their summed sizes) is recorded,
+    and the validation outputs of every process are handed to the
+    validation score: every process records the same values.
     """
 
     def __init__(self, group: DataParallel):
@@ -302,16 +333,39 @@ class StepSync(Callback):
         net.history.record_batch("train_loss", float(value))
         net.history.record_batch("train_batch_size", self.rows_)
 
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        if "valid_loss" not in row:
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None:
             return
-        loss, score = self.group.broadcast(
-            [row["valid_loss"], row.get("valid_score", np.nan)], net.device
+        batches = [b for b in net.history[-1]["batches"] if "valid_loss" in b]
+        loss, size = self.group.all_reduce([
+            sum(b["valid_loss"] * b["valid_batch_size"] for b in batches),
+            sum(b["valid_batch_size"] for b in batches),
+        ], net.device)
+        loss = float(loss / size) if size > 0 else float("nan")
+        before = [r["valid_loss"] for r in net.history[:-1] if "valid_loss" in r]
+        net.history.record("valid_loss", loss)
+        net.history.record("valid_loss_best", bool(loss < min(before, default=np.inf)))
+        score = dict(net.callbacks_).get("valid_score")
+        if score is not None:
+            self._gather_predictions(score)
+
+    def _gather_predictions(self, score) -> None:
+        """Give the ``ValidationScore`` callback ``score`` the validation
+        outputs, targets and weights of every process, so that it scores
+        the whole validation split (in every process alike)."""
+
+        def joined(parts):
+            return torch.cat(parts).numpy() if parts else None
+
+        mine = tuple(joined(p) for p in (score.y_pred_, score.y_true_, score.weight_))
+        every = [None] * self.group.world_size
+        dist.all_gather_object(every, mine)
+        every = [e for e in every if e[0] is not None]
+        score.y_pred_, score.y_true_, score.weight_ = (
+            [torch.from_numpy(np.concatenate([e[i] for e in every]))]
+            if every[0][i] is not None else []
+            for i in range(3)
         )
-        net.history.record("valid_loss", float(loss))
-        if "valid_score" in row:
-            net.history.record("valid_score", float(score))
 
 
 def begin(estimator, X, y, sample_weight, continuing: bool) -> DataParallel | None:

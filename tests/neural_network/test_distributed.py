@@ -28,10 +28,12 @@ CASES = {
         hidden_size=8, embedding_dim=4, dropout=0.0, wide=False, batch_size=16,
         lr=0.02, max_epochs=12, n_iter_no_change=2, tol=0.01, random_state=0,
     ), True),
-    # the linear start (wide=True, penalty chosen on the validation split)
+    # the linear start (wide=True, penalty chosen on the validation split);
+    # batches of 4: 3 validation batches, 2 on the first process, 1 on the
+    # second
     "linear_start": ("LSTMSequenceRegressor", dict(
-        hidden_size=8, embedding_dim=4, dropout=0.0, batch_size=16,
-        max_epochs=4, random_state=1,
+        hidden_size=8, embedding_dim=4, dropout=0.0, batch_size=4,
+        max_epochs=3, random_state=1,
     ), False),
     # dropout and random_state=None: the processes agree on a seed
     "unseeded": ("TransformerSequenceClassifier", dict(
@@ -80,6 +82,7 @@ def summary(est, X) -> dict:
             b["train_batch_size"] for b in history[0]["batches"]
             if "train_batch_size" in b
         ],
+        "valid_batches": sum("valid_loss" in b for b in history[0]["batches"]),
         "best_epoch": est.best_epoch_,
         "stop_reason": est.stop_reason_,
         "seed": est._seed,
@@ -173,6 +176,11 @@ def test_same_fit_as_one_process_on_the_global_batches(ranks, single, name):
                                    err_msg=key)
     np.testing.assert_allclose(parallel["predictions"], alone["predictions"],
                                atol=1e-5)
+    # process r evaluated validation batches r, r + 2, ... (one process: 1
+    # batch of the weighted case, 3 of the linear-start case)
+    n = alone["valid_batches"]
+    shares = [r[name]["valid_batches"] for r in ranks["results"]]
+    assert shares == [len(range(0, n, 2)), len(range(1, n, 2))]
 
 
 def test_weighted_fit_stopped_early_with_a_one_row_batch(single):
