@@ -99,8 +99,9 @@ def numeric_summaries(numeric: torch.Tensor, lengths: torch.Tensor) -> torch.Ten
     n = lengths.clamp(min=1).to(numeric.dtype).unsqueeze(1)
     x = numeric.masked_fill(~mask, 0.0)
     mean = x.sum(1) / n
-    var = (x.square().sum(1) / n - mean.square()).clamp(min=0.0)
-    std = var.sqrt()
+    # two passes: E[x**2] - mean**2 leaves float32 rounding noise where a
+    # channel is constant within a sequence, which standardizing amplifies
+    std = ((x - mean.unsqueeze(1)).masked_fill(~mask, 0.0).square().sum(1) / n).sqrt()
     empty = (lengths == 0).unsqueeze(1)
     low = numeric.masked_fill(~mask, float("inf")).amin(1).masked_fill(empty, 0.0)
     high = numeric.masked_fill(~mask, float("-inf")).amax(1).masked_fill(empty, 0.0)

@@ -275,3 +275,14 @@ def test_cross_validated_penalty_follows_the_signal(signal):
         assert net.eval()(**inputs).argmax(1).eq(y).float().mean() > 0.95
     else:
         assert l2 == pytest.approx(L2_PATH[0] * 2 / 3)
+
+
+def test_std_summary_of_a_constant_channel_is_exactly_zero():
+    """A channel constant within each sequence (a recency at a reference
+    time) has std 0, not float32 rounding noise that standardizing would
+    turn into a feature (and that differs between runtimes)."""
+    values = torch.tensor([0.1234567, 7.654321, 123.456, 1e4 / 3])
+    x = values.view(-1, 1, 1).expand(-1, 50, 1).contiguous()
+    lengths = torch.tensor([50, 37, 2, 1])
+    std = numeric_summaries(x, lengths)[:, 1]
+    assert torch.equal(std, torch.zeros(4))
