@@ -99,9 +99,12 @@ def numeric_summaries(numeric: torch.Tensor, lengths: torch.Tensor) -> torch.Ten
     n = lengths.clamp(min=1).to(numeric.dtype).unsqueeze(1)
     x = numeric.masked_fill(~mask, 0.0)
     mean = x.sum(1) / n
-    # two passes: E[x**2] - mean**2 leaves float32 rounding noise where a
-    # channel is constant within a sequence, which standardizing amplifies
-    std = ((x - mean.unsqueeze(1)).masked_fill(~mask, 0.0).square().sum(1) / n).sqrt()
+    # two passes, shifted by the first value: E[x**2] - mean**2 leaves
+    # float32 rounding noise where a channel is constant within a sequence
+    # (standardizing amplifies it); the shift makes that std exactly 0
+    d = (x - x[:, :1]).masked_fill(~mask, 0.0)
+    d = (d - (d.sum(1) / n).unsqueeze(1)).masked_fill(~mask, 0.0)
+    std = (d.square().sum(1) / n).sqrt()
     empty = (lengths == 0).unsqueeze(1)
     low = numeric.masked_fill(~mask, float("inf")).amin(1).masked_fill(empty, 0.0)
     high = numeric.masked_fill(~mask, float("-inf")).amax(1).masked_fill(empty, 0.0)
