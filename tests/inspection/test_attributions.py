@@ -171,16 +171,20 @@ def test_aligned_to_the_frame_with_max_len_and_time(key_data):
     np.testing.assert_allclose(importance.to_numpy(), expected)
 
 
-def test_multiclass_targets(key_data):
+def test_multiclass_targets_of_an_ensemble(key_data):
+    """Three classes, two networks whose probabilities are averaged: the
+    explained log-odds are those of the averaged probabilities."""
     X, _ = key_data
     X = X[["event"]]
     y = np.where(X["event"].map(lambda e: "key" in e), "key",
                  np.where(X["event"].map(lambda e: e[0] == "a"), "a", "other"))
     pipe = make_sequence_pipeline(SequenceVectorizer(), LSTMSequenceClassifier(
-        hidden_size=4, max_epochs=2, random_state=0)).fit(X, y)
+        hidden_size=4, max_epochs=2, ensemble_size=2, random_state=0)).fit(X, y)
     part = X.iloc[:20]
     result = event_attributions(pipe, part, n_steps=8)
     np.testing.assert_array_equal(result.target, pipe.predict(part))
+    gap = np.abs(result.output - result.baseline)
+    assert np.all(np.abs(result.delta) <= 0.01 * gap + 1e-3)
     fixed = event_attributions(pipe, part, target="key", n_steps=8)
     assert set(fixed.target) == {"key"}
     proba = pipe.predict_proba(part)[:, list(pipe.classes_).index("key")]

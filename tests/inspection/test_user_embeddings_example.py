@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.filterwarnings("ignore")
 def test_user_embeddings_example_runs():
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "user_embeddings.py"), "500"],
+        [sys.executable, str(ROOT / "examples" / "user_embeddings.py"), "300"],
         capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
