@@ -21,8 +21,8 @@ process fits on the same data, up to float rounding.
   ``W`` that of the global batch: the gradient of the global batch's
   weighted mean loss, as in a single process. DDP's own mean would weigh a
   stand-in row, or a process with fewer rows, like any other.
-- **History and stopping**: each step all-reduces the weights and the loss,
-  so every process records the global batch's loss and size
+- **History and stopping**: each step all-reduces the loss, so every
+  process records the global batch's loss and size
   (:class:`StepSync`) and stops on a non-finite loss at the same batch.
   Process ``r`` evaluates every ``R``-th validation batch
   (:class:`ShardedValidation`); the loss sums are all-reduced and the
@@ -262,7 +262,7 @@ class ShardedBatches:
     Iterates over ``iterator.batches()`` (the global batches, in the order
     every process draws) and yields rows ``rank::world_size`` of each. A
     global batch with no row for this process yields its first row as a
-    stand-in (``sync.begin_batch`` is told, and its gradient counts zero).
+    stand-in (``sync.next_batch`` is told: its gradient counts zero).
     """
 
     def __init__(self, iterator, group: DataParallel, sync: StepSync):
@@ -282,7 +282,7 @@ class ShardedBatches:
         dataset = self.iterator.dataset
         for rows in self.iterator.batches():
             share = rows[self.group.rank :: self.group.world_size]
-            self.sync.next_batch(len(rows), stand_in=not len(share))
+            self.sync.next_batch(dataset, rows, share)
             yield dataset.batch(share if len(share) else rows[:1])
 
 
@@ -291,9 +291,9 @@ class StepSync(Callback):
     placed before the validation score, the training guard and early
     stopping).
 
-    Before each training step, the weights of the processes' rows are
-    all-reduced and this process's gradient scale ``W_r / W`` is set
-    (``scale``); after it, the global batch's loss ``sum_r (W_r / W) L_r``
+    Before each training step, this process's gradient scale ``W_r / W``
+    is set (``scale``; both weights come from the data, which every process
+    holds); after it, the global batch's loss ``sum_r (W_r / W) L_r``
     and size are recorded in place of this process's. At the end of an
     epoch, the validation loss of the whole split (the processes' summed
     batch losses times batch sizes, over their summed sizes) is recorded,
@@ -304,24 +304,19 @@ class StepSync(Callback):
     def __init__(self, group: DataParallel):
         self.group = group
         self.scale = StepScale()
-        self.rows_, self.stand_in_ = 0, False
+        self.dataset_ = self.rows_ = self.share_ = None
 
-    def next_batch(self, rows: int, stand_in: bool) -> None:
-        """The next training batch is a share of ``rows`` global rows."""
-        self.rows_, self.stand_in_ = rows, stand_in
+    def next_batch(self, dataset, rows: np.ndarray, share: np.ndarray) -> None:
+        """The next training batch is this process's ``share`` (possibly
+        empty: a stand-in row) of the global batch ``rows`` of ``dataset``."""
+        self.dataset_, self.rows_, self.share_ = dataset, rows, share
 
     def on_batch_begin(self, net, batch=None, training=None, **kwargs):
         if not training:
             return
-        inputs, target = batch
-        if self.stand_in_:
-            mine = 0.0
-        else:
-            weight = inputs.get("sample_weight") if isinstance(inputs, dict) else None
-            if weight is None:
-                weight = torch.ones(len(target))
-            mine = float(effective_weight(net.criterion_, target, weight).sum())
-        (total,) = self.group.all_reduce([mine], net.device)
+        # both weights from the data every process holds: no communication
+        total = _weight(net.criterion_, self.dataset_, self.rows_)
+        mine = _weight(net.criterion_, self.dataset_, self.share_)
         self.scale.value = mine / total if total > 0 else 0.0
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
@@ -331,7 +326,7 @@ class StepSync(Callback):
             [self.scale.value * float(loss.detach())], net.device
         )
         net.history.record_batch("train_loss", float(value))
-        net.history.record_batch("train_batch_size", self.rows_)
+        net.history.record_batch("train_batch_size", len(self.rows_))
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None:
@@ -366,6 +361,17 @@ class StepSync(Callback):
             if every[0][i] is not None else []
             for i in range(3)
         )
+
+
+def _weight(criterion, dataset, rows) -> float:
+    """The total weight of ``rows`` of ``dataset`` in ``criterion``'s
+    weighted mean loss: sample weights (1 without) times class weights."""
+    y = torch.as_tensor(np.asarray(dataset.y[rows]))
+    if dataset.sample_weight is None:
+        weight = torch.ones(len(rows), dtype=torch.float64)
+    else:
+        weight = torch.as_tensor(dataset.sample_weight[rows], dtype=torch.float64)
+    return float(effective_weight(criterion, y, weight).sum())
 
 
 def begin(estimator, X, y, sample_weight, continuing: bool) -> DataParallel | None:

@@ -21,12 +21,13 @@ import pytest
 
 #: the data-parallel fits (name -> estimator, its parameters, sample weights)
 CASES = {
-    # early stopping with sample weights, no linear start; 81 training rows
-    # in batches of 16: the last global batch has one row (a stand-in row
-    # on the second process)
+    # early stopping with sample and class weights, no linear start; 81
+    # training rows in batches of 16: one global batch has one row (a
+    # stand-in row on the second process)
     "weighted": ("LSTMSequenceClassifier", dict(
         hidden_size=8, embedding_dim=4, dropout=0.0, wide=False, batch_size=16,
         lr=0.02, max_epochs=12, n_iter_no_change=2, tol=0.01, random_state=0,
+        class_weight={0: 1.0, 1: 2.0},
     ), True),
     # the linear start (wide=True, penalty chosen on the validation split);
     # batches of 4: 3 validation batches, 2 on the first process, 1 on the
