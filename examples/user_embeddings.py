@@ -27,7 +27,6 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
@@ -175,9 +174,10 @@ print(f"user {user}: P(buy) = {lstm.predict_proba(sample.loc[[user]])[0, 1]:.2f}
       + ", ".join(f"#{i} {kinds[i]} ({totals[i]:+.2f})" for i in sorted(top)))
 
 ax = plot_event_attributions(result, user, X=sample, label="event_type")
-out = Path(__file__).resolve().parent / "output"
+# sphinx-gallery runs the examples from their folder, without __file__
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+out = HERE / "output"
 out.mkdir(exist_ok=True)
 ax.figure.savefig(out / "user_embeddings.png", dpi=120, bbox_inches="tight")
-plt.close(ax.figure)
 print(f"saved examples/output/user_embeddings.png "
       f"({time.perf_counter() - started:.0f} s in all)")
