@@ -21,7 +21,7 @@ def test_user_embeddings_example_runs():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    scores = dict(re.findall(r"^  (.+?)\s+(0\.\d{3})$", out, flags=re.M))
+    scores = dict(re.findall(r"^  (.+?)\s+([01]\.\d{3})$", out, flags=re.M))
     assert set(scores) == {
         "bag of events + HistGradientBoosting", "LSTM alone",
         "embeddings + HistGradientBoosting",
