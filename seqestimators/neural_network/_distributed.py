@@ -105,13 +105,6 @@ class DataParallel:
         dist.all_reduce(t)
         return t.cpu().numpy()
 
-    def broadcast(self, values, device="cpu") -> np.ndarray:
-        """Process 0's float ``values`` (float64)."""
-        t = torch.as_tensor(np.asarray(values, dtype=np.float64))
-        t = t.to(self._device(device))
-        dist.broadcast(t, src=0)
-        return t.cpu().numpy()
-
     def agree(self, obj):
         """Process 0's ``obj`` (pickled; plain Python values)."""
         box = [obj]
@@ -168,7 +161,8 @@ class DataParallel:
         """Train the skorch ``net`` data-parallel for the duration of the
         block (its ``partial_fit``); ``seed`` seeds the dropout of this
         process (a stream per rank). On success every process ends with
-        process 0's weights. The net is left as it was found otherwise."""
+        process 0's weights. Afterwards the net has its own iterators and
+        callbacks again and trains in this process alone."""
         module = net.module_
         device = torch.device(net.device)
         ids = None
