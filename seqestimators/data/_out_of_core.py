@@ -377,7 +377,9 @@ class RaggedWriter:
         self._files["categorical"].write(np.ascontiguousarray(X.categorical).data)
         self._files["numeric"].write(np.ascontiguousarray(X.numeric).data)
         if X.index is not None:
-            self._index.append(X.index.to_numpy())
+            # a copy: a view would keep the memory map of the partition's
+            # file alive (and resident)
+            self._index.append(np.array(X.index.to_numpy(), copy=True))
 
     def abort(self) -> None:
         for f in self._files.values():

@@ -6,6 +6,9 @@ on it."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +21,7 @@ from seqestimators.data import SequencePartitions, load_ragged, sequences_from_p
 from seqestimators.datasets import make_event_log
 
 COLUMNS = ["timestamp", "event_type", "item_id", "category", "price"]
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_out_of_core.py"
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +178,25 @@ def test_errors(dataset_dir, tmp_path):
                   "event": ["a", "b"]}).to_parquet(nulls)
     with pytest.raises(ValueError, match="entity column holds missing values"):
         sequences_from_parquet(nulls, tmp_path / "f")
+
+
+def test_the_benchmark_runs_at_a_small_size(tmp_path):
+    """benchmarks/bench_out_of_core.py (100M events by default) at 200,000
+    events: both paths encode the same events, peak RSS is reported."""
+    out = tmp_path / "result.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--events", "200000", "--compare-events",
+         "200000", "--workdir", str(tmp_path), "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    ooc, mem = result["out_of_core"], result["in_memory"]
+    assert ooc["n_events"] == mem["n_events"] == 200_000
+    assert ooc["kept_events"] == mem["kept_events"]
+    assert ooc["n_sequences"] == mem["n_sequences"]
+    for r in (ooc, mem):
+        assert r["peak_rss_mib"] >= r["base_rss_mib"] > 0
+    assert result["events_per_s_ratio_same_events"] > 0
+    assert "events/s" in done.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # cleaned up
