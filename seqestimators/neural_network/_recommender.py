@@ -41,6 +41,7 @@ from ._inputs import as_ragged, describe_input
 from ._next_event_data import event_cap, rank_last_steps, split_windows
 from ._recommender_doc import recommender_doc
 from ._recommender_net import NextEventSkorchNet
+from ._recommender_state import RecommenderStateMixin
 from ._validation import IntNotBool, check_ids_in_range, check_signature, python_params
 
 __all__ = ["LSTMSequenceRecommender", "TransformerSequenceRecommender"]
@@ -49,7 +50,7 @@ __all__ = ["LSTMSequenceRecommender", "TransformerSequenceRecommender"]
 MAX_FULL_SOFTMAX_ITEMS = 100_000
 
 
-class _BaseSequenceRecommender(BaseEstimator):
+class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
     """Shared parameters, fitting and ranking of the recommenders."""
 
     _parameter_constraints: dict = {
@@ -276,9 +277,11 @@ class _BaseSequenceRecommender(BaseEstimator):
         n_items = module_kwargs["cardinalities"][module_kwargs["target"]]
         n_negatives = self._n_negatives(n_items)
         n_scored = n_items if n_negatives is None else n_negatives + 1
-        max_events = event_cap(
-            n_scored, self._floats_per_event(module_kwargs), p["batch_size"]
-        )
+        floats = self._floats_per_event(module_kwargs)
+        max_events = event_cap(n_scored, floats, p["batch_size"])
+        full_validation = n_negatives is not None and n_items <= MAX_FULL_SOFTMAX_ITEMS
+        valid_events = event_cap(n_items if full_validation else n_scored, floats,
+                                 p["batch_size"])
         optimizer = p["optimizer"]
         optimizer = _OPTIMIZERS.get(optimizer, optimizer) if isinstance(
             optimizer, str) else optimizer
@@ -297,6 +300,7 @@ class _BaseSequenceRecommender(BaseEstimator):
         extra = {"optimizer__momentum": 0.9} if optimizer is torch.optim.SGD else {}
         return NextEventSkorchNet(
             module=NextEventNet, seed=seed, n_negatives=n_negatives,
+            full_validation=full_validation,
             **{f"module__{k}": v for k, v in module_kwargs.items()},
             criterion=torch.nn.Identity, optimizer=optimizer, lr=float(p["lr"]),
             optimizer__weight_decay=float(p["weight_decay"]),
@@ -305,7 +309,7 @@ class _BaseSequenceRecommender(BaseEstimator):
             iterator_train__random_state=np.random.default_rng(seed),
             iterator_train__max_events=max_events,
             iterator_valid=BucketBatchIterator,
-            iterator_valid__max_events=max_events,
+            iterator_valid__max_events=valid_events,
             train_split=None if valid_ds is None else predefined_split(valid_ds),
             callbacks=callbacks, verbose=int(p["verbose"]), device=device, **extra,
         )
@@ -320,6 +324,10 @@ class _BaseSequenceRecommender(BaseEstimator):
         net = self._build_net(module_kwargs, seed, device, valid_ds)
         net.initialize()
         net.reseed(seed + 1)
+        if net.n_negatives is not None:
+            net.sampling_probs = _target_frequencies(
+                train, module_kwargs["target"],
+                module_kwargs["cardinalities"][module_kwargs["target"]])
         net.partial_fit(train_ds, None, epochs=int(self.max_epochs))
         net.set_params(train_split=None)  # keep no validation data
         return net, self._end_training(net, valid_ds is not None)
@@ -498,6 +506,17 @@ class _BaseSequenceRecommender(BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.non_deterministic = False
         return tags
+
+
+def _target_frequencies(X: RaggedSequences, target: int, n_items: int):
+    """``(n_items,)`` float32 probabilities of the training targets (every
+    event but the first of a sequence), add-one smoothed; reserved ids 0."""
+    first = np.zeros(X.n_events, dtype=bool)
+    first[X.offsets[:-1][X.lengths > 0]] = True
+    counts = np.bincount(X.categorical[~first, target], minlength=n_items)
+    counts = counts[:n_items].astype(np.float64) + 1.0
+    counts[:N_RESERVED_IDS] = 0.0
+    return torch.from_numpy((counts / counts.sum()).astype(np.float32))
 
 
 def _shared_init(self, values: dict) -> None:

@@ -27,12 +27,18 @@ class NextEventSkorchNet(SeededNet):
     of the target channel at every step (no ``y``): a full softmax, or with
     ``n_negatives`` a sampled softmax whose negatives come from a generator
     of the fit (training) or from the seed alone (validation: the same
-    negatives each epoch, so that losses compare).
+    negatives each epoch, so that losses compare), drawn uniformly or from
+    ``sampling_probs``. With ``full_validation`` the validation loss is the
+    full softmax (exact, and cheap without a backward pass).
     """
 
-    def __init__(self, *args, n_negatives=None, **kwargs):
+    def __init__(self, *args, n_negatives=None, full_validation=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.n_negatives = n_negatives
+        self.full_validation = full_validation
+        #: ``(n_items,)`` probabilities the negatives are drawn from (None:
+        #: uniform); set by the estimator from the training targets
+        self.sampling_probs = None
 
     def reseed(self, seed: int) -> None:
         super().reseed(seed)
@@ -40,13 +46,14 @@ class NextEventSkorchNet(SeededNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         ids = X["categorical"][..., self.module_.target].to(y_pred.device)
-        if self.n_negatives is None:
-            generator = None
+        n_negatives = self.n_negatives
+        if n_negatives is None or (self.full_validation and not training):
+            n_negatives, generator = None, None
         elif training:
             generator = self.negatives_rng_
         else:
             generator = torch.Generator().manual_seed(int(self.seed))
         return self.module_.loss(
-            y_pred, next_targets(ids), n_negatives=self.n_negatives,
-            generator=generator,
+            y_pred, next_targets(ids), n_negatives=n_negatives,
+            generator=generator, sampling_probs=self.sampling_probs,
         )

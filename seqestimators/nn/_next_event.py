@@ -146,14 +146,22 @@ class NextEventNet(nn.Module):
         *,
         n_negatives: int | None = None,
         generator: torch.Generator | None = None,
+        sampling_probs: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean cross-entropy of the next ids ``targets`` (same leading shape
         as ``queries``; ids below 2 -- padding, unknown, no next event -- are
         ignored).
 
         With ``n_negatives``, a sampled softmax: the true id against
-        ``n_negatives`` ids drawn uniformly (shared by the batch; a draw that
-        hits the true id is masked out), cost ``O(events x n_negatives)``.
+        ``n_negatives`` ids drawn with replacement (shared by the batch; a
+        draw that hits the true id is masked out), cost
+        ``O(events x n_negatives)``. The draws are uniform, or follow
+        ``sampling_probs`` (``(n_items,)``, e.g. the items' frequencies),
+        in which case every negative's logit is corrected by
+        ``-log(n_negatives x probability)`` (the "logQ" correction: the sum
+        over the draws estimates the full softmax's normalizer, so the loss
+        estimates the full cross-entropy rather than under-rating popular
+        items).
         """
         keep = targets >= N_RESERVED_IDS
         q, t = queries[keep], targets[keep]
@@ -162,12 +170,21 @@ class NextEventNet(nn.Module):
         if n_negatives is None:
             return F.cross_entropy(self.scores(q), t)
         table, bias = self.item_table, self.item_bias
-        neg = torch.randint(
-            N_RESERVED_IDS, table.shape[0], (int(n_negatives),),
-            generator=generator, device="cpu",
-        ).to(q.device)
+        if sampling_probs is None:
+            neg = torch.randint(
+                N_RESERVED_IDS, table.shape[0], (int(n_negatives),),
+                generator=generator, device="cpu",
+            ).to(q.device)
+            log_q = None
+        else:
+            probs = sampling_probs.detach().float().cpu()
+            neg = torch.multinomial(probs, int(n_negatives), replacement=True,
+                                    generator=generator).to(q.device)
+            log_q = torch.log(probs.to(q.device) * int(n_negatives)).clamp(min=-30)
         pos = (q * table[t]).sum(-1) + bias[t]
         negs = q @ table[neg].T + bias[neg]
+        if log_q is not None:  # the true id is always in: no correction
+            negs = negs - log_q[neg]
         negs = negs.masked_fill(neg.unsqueeze(0) == t.unsqueeze(1), float("-inf"))
         logits = torch.cat([pos.unsqueeze(1), negs], dim=1)
         return F.cross_entropy(logits, torch.zeros_like(t))

@@ -27,8 +27,10 @@ from sklearn.preprocessing import (
 
 from ..neural_network import (
     LSTMSequenceClassifier,
+    LSTMSequenceRecommender,
     LSTMSequenceRegressor,
     TransformerSequenceClassifier,
+    TransformerSequenceRecommender,
     TransformerSequenceRegressor,
 )
 from ..neural_network._state import MAX_THREADS
@@ -45,6 +47,8 @@ SUPPORTED: dict[str, type] = {
     "seqestimators.LSTMSequenceRegressor": LSTMSequenceRegressor,
     "seqestimators.TransformerSequenceClassifier": TransformerSequenceClassifier,
     "seqestimators.TransformerSequenceRegressor": TransformerSequenceRegressor,
+    "seqestimators.LSTMSequenceRecommender": LSTMSequenceRecommender,
+    "seqestimators.TransformerSequenceRecommender": TransformerSequenceRecommender,
     "seqestimators.SequenceVectorizer": SequenceVectorizer,
     "sklearn.pipeline.Pipeline": Pipeline,
     "sklearn.compose.TransformedTargetRegressor": TransformedTargetRegressor,

@@ -102,7 +102,7 @@ def test_score_is_hit_rate(fitted, frame):
 @pytest.mark.parametrize("loss", ["full", "sampled"])
 def test_learns_a_deterministic_successor(cls, loss):
     X = _cycle()
-    rec = _small(cls, hidden_size=16, embedding_dim=16, max_epochs=40, lr=1e-2,
+    rec = _small(cls, hidden_size=16, embedding_dim=16, max_epochs=60, lr=1e-2,
                  early_stopping=False, loss=loss, n_negatives=6, dropout=0.0)
     rec.fit(X)
     np.testing.assert_array_equal(rec.classes_, np.arange(2, 14))
@@ -213,3 +213,67 @@ def test_pickle_round_trip_predicts_the_same(fitted, frame):
     again = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(again.predict_topk(history, 5),
                                   fitted.predict_topk(history, 5))
+
+
+def test_save_load_round_trip_predicts_and_trains_on(fitted, frame, tmp_path):
+    from seqestimators import load, save
+
+    history, _ = frame
+    path = tmp_path / "rec.zip"
+    save(fitted, path)
+    again = load(path)
+    assert type(again) is type(fitted)
+    assert again.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(again.classes_, fitted.classes_)
+    np.testing.assert_array_equal(again.predict_topk(history, 5),
+                                  fitted.predict_topk(history, 5))
+    np.testing.assert_array_equal(again.item_embeddings_, fitted.item_embeddings_)
+    assert again.loss_curve_ == fitted.loss_curve_
+    assert again.best_epoch_ == fitted.best_epoch_
+    pd.testing.assert_frame_equal(again.history_, fitted.history_)
+    assert again.vectorizer_.categorical_ == fitted.vectorizer_.categorical_
+    clone(again).set_params(max_epochs=1).fit(history)  # a loaded model refits
+
+
+def test_load_refuses_weights_that_do_not_fit(fitted, tmp_path):
+    from seqestimators import load, save
+    from seqestimators.persistence import ModelFileError
+
+    state = fitted._saved_state()
+    state["net"]["module_kwargs"] = {**state["net"]["module_kwargs"],
+                                     "hidden_size": 9}
+    fresh = clone(fitted)
+    with pytest.raises(ValueError, match="do not fit"):
+        fresh._restore_saved_state(state)
+    bad = clone(fitted)
+    with pytest.raises(ValueError, match="lacks the fitted attribute"):
+        bad._restore_saved_state({"attributes": {"_seed": 0}, "net": {}})
+    path = tmp_path / "rec.zip"
+    save(fitted, path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError):
+        load(path)
+
+
+def test_sampled_softmax_logq_draws_popular_negatives():
+    import torch
+
+    from seqestimators.nn._next_event import NextEventNet
+
+    torch.manual_seed(0)
+    net = NextEventNet(cardinalities=[7], embedding_dims=[4], n_numeric=0,
+                       numeric_dim=0, target=0, encoder="gru", hidden_size=4,
+                       num_layers=1, dropout=0.0)
+    q = torch.randn(5, 3, 4)
+    t = torch.randint(2, 7, (5, 3))
+    full = net.loss(q, t)
+    probs = torch.tensor([0, 0, 0.5, 0.2, 0.1, 0.1, 0.1])
+    g = torch.Generator().manual_seed(0)
+    sampled = torch.stack([
+        net.loss(q, t, n_negatives=64, generator=g, sampling_probs=probs)
+        for _ in range(20)
+    ]).mean()
+    # with the logQ correction the sampled loss estimates the full softmax
+    assert abs(float(sampled) - float(full)) < 0.15 * float(full)
