@@ -99,31 +99,49 @@ def _columns(dataset, by, order_by, columns) -> list[str]:
     return columns
 
 
+#: rows per record batch of the scan: the scanner queues batches ahead of a
+#: slower consumer, so its memory grows with the batch size
+_SCAN_ROWS = 1 << 17
+
+
+def _chunks(dataset, read: list[str], rows: int) -> Iterator[pa.Table]:
+    """The dataset's rows in tables of at least ``rows`` rows (the last may
+    be smaller), scanned in small batches."""
+    scan = dataset.to_batches(columns=read, batch_size=min(rows, _SCAN_ROWS),
+                              batch_readahead=1, fragment_readahead=1)
+    pending: list[pa.RecordBatch] = []
+    n = 0
+    for batch in scan:
+        if batch.num_rows:
+            pending.append(batch)
+            n += batch.num_rows
+        if n >= rows:
+            yield pa.Table.from_batches(pending).combine_chunks()
+            pending, n = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending).combine_chunks()
+
+
 def _spill(dataset, read: list[str], by: str, n: int, folder: Path,
            batch_size: int) -> list[Path | None]:
     """Write every event to the spill file of its entity's partition, one
-    record batch at a time. Returns the spill file of each partition (None
-    for a partition without events)."""
+    chunk of ``batch_size`` rows at a time. Returns the spill file of each
+    partition (None for a partition without events)."""
     writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
     paths: list[Path | None] = [None] * n
-    batches = dataset.to_batches(
-        columns=read, batch_size=batch_size, batch_readahead=1,
-        fragment_readahead=1,
-    )
     try:
-        for batch in batches:
-            if not batch.num_rows:
-                continue
-            part = entity_partitions(batch.column(by), n)
+        for chunk in _chunks(dataset, read, batch_size):
+            part = entity_partitions(chunk.column(by), n)
             order = np.argsort(part, kind="stable")
             bounds = np.searchsorted(part[order], np.arange(n + 1))
-            batch = batch.take(pa.array(order))
+            chunk = chunk.take(pa.array(order))
             for p in np.flatnonzero(np.diff(bounds)):
                 if p not in writers:
                     paths[p] = folder / f"spill-{p:05d}.arrow"
-                    writers[p] = pa.ipc.new_file(paths[p], batch.schema)
+                    writers[p] = pa.ipc.new_file(paths[p], chunk.schema)
                 size = bounds[p + 1] - bounds[p]
-                writers[p].write_batch(batch.slice(bounds[p], size))
+                writers[p].write_table(chunk.slice(bounds[p], size))
+            del chunk
     finally:
         for writer in writers.values():
             writer.close()
