@@ -152,11 +152,17 @@ def library_rows(name, history, y, exclude_seen, seeds):
 
 
 def prefix_route_rows(name, history, y, exclude_seen, seed, max_per_entity=20):
-    """The route before the recommenders: one classifier sample per prefix."""
+    """The route before the recommenders: one classifier sample per prefix.
+
+    Bounded so that it finishes: at most ``max_per_entity`` prefixes per
+    user (drawn at random) and the recommenders' epoch budget
+    (``max_epochs=10, n_iter_no_change=3``); otherwise the classifier's
+    defaults (its wide linear start included)."""
     t = time.perf_counter()
     prefixes, target = se.make_next_event_samples(
         history[["item"]], "item", max_per_entity=max_per_entity, random_state=seed)
-    model = se.LSTMSequenceClassifier(random_state=seed)
+    model = se.LSTMSequenceClassifier(random_state=seed, max_epochs=10,
+                                      n_iter_no_change=3)
     vec = se.SequenceVectorizer()
     model.fit(vec.fit_transform(prefixes), target)
     fit = time.perf_counter() - t

@@ -47,7 +47,7 @@ from ._validation import IntNotBool, check_ids_in_range, check_signature, python
 __all__ = ["LSTMSequenceRecommender", "TransformerSequenceRecommender"]
 
 #: catalogues up to this size use the full softmax under ``loss="auto"``
-MAX_FULL_SOFTMAX_ITEMS = 100_000
+MAX_FULL_SOFTMAX_ITEMS = 20_000
 
 
 class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):

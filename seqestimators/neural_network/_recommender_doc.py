@@ -56,8 +56,11 @@ tie_weights : bool, default=True
 loss : {"auto", "full", "sampled"}, default="auto"
     "full": softmax cross-entropy over the whole catalogue; batches are cut
     so that ``events x items`` stays below 2**25 floats. "sampled": the true
-    item against ``n_negatives`` uniformly drawn ones (for catalogues too
-    large for the full softmax). "auto": full up to 100,000 items.
+    item against ``n_negatives`` negatives shared by the batch, drawn in
+    proportion to the items' training frequency with the logQ correction
+    (for catalogues too large for the full softmax). "auto": full up to
+    20,000 items, sampled above. The validation loss of early stopping is
+    the full softmax up to 20,000 items.
 n_negatives : int, default=256
     Negatives per batch of the sampled softmax.
 lr
