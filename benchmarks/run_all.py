@@ -2,8 +2,9 @@
 
     python benchmarks/run_all.py
 
-Each script prints its table and writes ``benchmarks/results/<name>.json``;
-see docs/performance.md for what they measure and the latest numbers.
+Each script prints its table (most also write ``benchmarks/results/<name>.json``);
+see docs/performance.md, docs/serving.md, docs/scaling.md and
+docs/next_item.md for what they measure and the latest numbers.
 Run it on an otherwise idle machine: every comparison is a ratio of variants
 timed round-robin in the same run, but other load still adds noise.
 """
@@ -15,6 +16,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 for script in ("bench_training.py", "bench_predict.py", "bench_vectorize.py",
-               "bench_scale.py"):
+               "bench_scale.py", "bench_transformer.py", "bench_latency.py",
+               "bench_serving.py", "bench_ddp.py", "bench_out_of_core.py",
+               "bench_tuning_postgres.py", "next_item/bench_scale.py"):
     print(f"\n=== {script} ===", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)

@@ -93,6 +93,8 @@ API_SECTIONS = [
     ("Datasets", "seqestimators.datasets"),
     ("Tuning with Optuna", "seqestimators.model_selection"),
     ("Model files", "seqestimators.persistence"),
+    ("Export", "seqestimators.export"),
+    ("Serving", "seqestimators.serve"),
     ("Torch modules", "seqestimators.nn"),
 ]
 

@@ -35,6 +35,8 @@ API_MODULES = [
     "seqestimators.model_selection",
     "seqestimators.nn",
     "seqestimators.persistence",
+    "seqestimators.export",
+    "seqestimators.serve",
 ]
 USER_GUIDE = [
     "index", "time_features", "tuning", "performance", "reliability",

@@ -22,9 +22,12 @@ FEATURE_IMPORTS = {
     "plot": ["matplotlib"],
     "tuning": ["optuna", "optuna_integration"],
     "postgres": ["optuna", "psycopg"],
+    "export": ["onnx", "onnxruntime"],
+    "serve": ["onnx", "onnxruntime", "starlette", "uvicorn"],
     "notebook": ["nbclient", "nbformat", "ipykernel", "jupyter_client"],
     "docs": ["sphinx", "numpydoc", "myst_parser", "sphinx_gallery"],
-    "test": ["pytest", "hypothesis", "optuna", "matplotlib", "ruff", "psycopg"],
+    "test": ["pytest", "hypothesis", "optuna", "matplotlib", "ruff", "psycopg",
+             "onnx", "onnxruntime", "starlette", "uvicorn"],
 }
 
 
