@@ -35,7 +35,7 @@ from optuna.trial import TrialState  # noqa: E402
 from seqestimators.tuning import tune  # noqa: E402
 
 from . import _tuning_worker as worker  # noqa: E402
-from .test_tuning import FINISHED, load, start_worker  # noqa: E402
+from .test_tuning import FINISHED, start_worker  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -95,7 +95,7 @@ def postgres_server():
         _run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "test",
               "--auth=trust", "-E", "UTF8", "--no-sync"])
         options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c max_connections=50")
+                   "-c fsync=off -c max_connections=200")
         _run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
               "-l", str(root / "server.log"), "-w", "-t", "60", "start"])
     except RuntimeError as exc:
@@ -120,13 +120,26 @@ def database(postgres_server, request):
 
 
 # ------------------------------------------------------------------ tests
-def _trial_of(storage: str, pid: int, deadline: float) -> int:
+def _storage(url: str) -> optuna.storages.RDBStorage:
+    """One storage (one connection pool) for all the test's reads: a new
+    one per poll would leave a pool of connections behind each time."""
+    return optuna.storages.RDBStorage(url)
+
+
+def _load(storage) -> optuna.Study | None:
+    try:
+        return optuna.load_study(study_name=worker.STUDY_NAME, storage=storage)
+    except KeyError:
+        return None
+
+
+def _trial_of(storage, pid: int, deadline: float) -> int:
     """Number of the trial that worker ``pid`` is training (it has reported
     an epoch of fold 0), once another trial has finished."""
     tag = f"{socket.gethostname()}:{pid}"
     while True:
         assert time.monotonic() < deadline, "the workers made no progress"
-        study = load(storage)
+        study = _load(storage)
         if study is not None:
             trials = study.get_trials()
             done = [t for t in trials if t.state in FINISHED]
@@ -150,12 +163,13 @@ def test_workers_share_a_study_and_a_killed_one_loses_nothing(database, tmp_path
     procs = [start_worker(database, n_trials, "--barrier", str(barrier),
                           "--workers", "2") for _ in range(2)]
     victim, survivors = procs[0], procs[1:]
+    store = _storage(database)
     try:
-        orphan = _trial_of(database, victim.pid, time.monotonic() + 120)
+        orphan = _trial_of(store, victim.pid, time.monotonic() + 120)
         victim.send_signal(signal.SIGKILL)
         victim.communicate()
         before = {t.number: (t.state, t.value, t.params)
-                  for t in load(database).trials}
+                  for t in _load(store).trials}
         for proc in survivors:
             out, err = proc.communicate(timeout=180)
             assert proc.returncode == 0, err
@@ -164,7 +178,7 @@ def test_workers_share_a_study_and_a_killed_one_loses_nothing(database, tmp_path
         for proc in procs:
             proc.kill()
     assert victim.returncode == -signal.SIGKILL
-    trials = load(database).get_trials()
+    trials = _load(store).get_trials()
     done = [t for t in trials if t.state in FINISHED]
     assert len(done) == n_trials
     assert not [t for t in trials if t.state == TrialState.RUNNING]
