@@ -394,13 +394,31 @@ def _freeze(members) -> None:
             member.head.weight.zero_()
 
 
+#: floats L-BFGS may keep in its history (two vectors per step): 1 GiB
+LBFGS_HISTORY_FLOATS = 2**28
+
+
+def lbfgs_history(n_weights: int) -> int:
+    """L-BFGS steps remembered for ``n_weights`` weights: 20, fewer where
+    20 would hold more than ``LBFGS_HISTORY_FLOATS`` floats (9,000 ids x
+    9,000 classes would need 13 GB), at least 3.
+
+    Examples
+    --------
+    >>> lbfgs_history(10_000), lbfgs_history(81_000_000)
+    (20, 3)
+    """
+    return int(min(20, max(3, LBFGS_HISTORY_FLOATS // max(1, 2 * int(n_weights)))))
+
+
 def _minimize(fit: _Fit, l2s: dict) -> int:
     """Full-batch L-BFGS on the mean loss plus, for each group of weights,
     ``l2 / 2 * ||weights||**2`` with the group's ``l2``."""
+    params = [fit.bias, *fit.weights.values()]
     optimizer = torch.optim.LBFGS(
-        [fit.bias, *fit.weights.values()], lr=1.0, max_iter=int(fit.max_iter),
-        history_size=20, tolerance_grad=1e-5, tolerance_change=1e-8,
-        line_search_fn="strong_wolfe",
+        params, lr=1.0, max_iter=int(fit.max_iter),
+        history_size=lbfgs_history(sum(p.numel() for p in params)),
+        tolerance_grad=1e-5, tolerance_change=1e-8, line_search_fn="strong_wolfe",
     )
     count = [0]
 
