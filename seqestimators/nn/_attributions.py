@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ._pooling import padding_mask
+from ._wide import numeric_summaries
 
 __all__ = ["gauss_legendre", "integrated_gradients", "wide_event_terms"]
 
@@ -152,20 +153,7 @@ def _smooth_numeric_part(wide, numeric, lengths) -> torch.Tensor | None:
         return None
     if weights.shape[0] != 5 * numeric.shape[-1] + 1:
         return None
-    T = numeric.shape[1]
-    mask = padding_mask(lengths, T).unsqueeze(-1)
-    n = lengths.clamp(min=1).to(numeric.dtype).view(-1, 1)
-    x = numeric.masked_fill(~mask, 0.0)
-    mean = x.sum(1) / n
-    dev = (x - mean.unsqueeze(1)).masked_fill(~mask, 0.0)
-    std = torch.sqrt(dev.square().sum(1) / n + _STD_EPS) - _STD_EPS**0.5
-    empty = (lengths == 0).unsqueeze(1)
-    low = numeric.masked_fill(~mask, float("inf")).amin(1).masked_fill(empty, 0.0)
-    high = numeric.masked_fill(~mask, float("-inf")).amax(1).masked_fill(empty, 0.0)
-    last_idx = (lengths.clamp(min=1) - 1).view(-1, 1, 1).expand(-1, 1, x.shape[2])
-    last = x.gather(1, last_idx.to(torch.int64)).squeeze(1)
-    size = torch.log1p(lengths.to(numeric.dtype)).unsqueeze(1)
-    z = torch.cat([mean, std, low, high, last, size], dim=1)
+    z = numeric_summaries(numeric, lengths, std_eps=_STD_EPS)
     z = (z - wide.summary_center) / wide.summary_scale
     return (z.double() @ weights.double()).to(numeric.dtype)
 

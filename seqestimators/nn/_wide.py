@@ -70,7 +70,8 @@ def l2_gradient(weight: torch.Tensor, l2: float) -> torch.Tensor:
     return _L2Gradient.apply(weight, float(l2))
 
 
-def numeric_summaries(numeric: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+def numeric_summaries(numeric: torch.Tensor, lengths: torch.Tensor,
+                      std_eps: float = 0.0) -> torch.Tensor:
     """Per sequence, the mean, std, min, max and last value of each numeric
     channel over its real steps, then ``log1p(length)``.
 
@@ -80,6 +81,9 @@ def numeric_summaries(numeric: torch.Tensor, lengths: torch.Tensor) -> torch.Ten
         Right-padded numeric channels.
     lengths : torch.Tensor of shape (batch,)
         True lengths (an empty sequence summarizes to zeros).
+    std_eps : float, default=0.0
+        Above 0 the std is ``sqrt(var + std_eps) - sqrt(std_eps)``: smooth
+        where the variance is 0 (for gradients, e.g. attributions).
 
     Returns
     -------
@@ -104,7 +108,7 @@ def numeric_summaries(numeric: torch.Tensor, lengths: torch.Tensor) -> torch.Ten
     # (standardizing amplifies it); the shift makes that std exactly 0
     d = (x - x[:, :1]).masked_fill(~mask, 0.0)
     d = (d - (d.sum(1) / n).unsqueeze(1)).masked_fill(~mask, 0.0)
-    std = (d.square().sum(1) / n).sqrt()
+    std = (d.square().sum(1) / n + std_eps).sqrt() - std_eps**0.5
     empty = (lengths == 0).unsqueeze(1)
     low = numeric.masked_fill(~mask, float("inf")).amin(1).masked_fill(empty, 0.0)
     high = numeric.masked_fill(~mask, float("-inf")).amax(1).masked_fill(empty, 0.0)
