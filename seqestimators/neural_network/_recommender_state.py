@@ -24,6 +24,7 @@ from ._state import (
     SavedStateMixin,
     _check_optimizer_state,
     _is_history_row,
+    check_attribute_kinds,
 )
 
 __all__ = ["RecommenderStateMixin"]
@@ -95,19 +96,7 @@ class RecommenderStateMixin(SavedStateMixin):
 
     def _check_recommender_attributes(self, attributes: Any) -> None:
         name = type(self).__name__
-        if not isinstance(attributes, dict):
-            raise ValueError(f"the attributes of {name} must be a mapping")
-        for key, value in attributes.items():
-            if key not in _ATTRIBUTES:
-                raise ValueError(
-                    f"bad attribute name {key!r:.80} for {name}: not one of its "
-                    f"fitted attributes ({', '.join(sorted(_ATTRIBUTES))})"
-                )
-            if not _KINDS_HERE[_ATTRIBUTES[key]](value):
-                raise ValueError(
-                    f"bad value for {name}.{key}: expected {_ATTRIBUTES[key]}, got "
-                    f"{type(value).__name__}"
-                )
+        check_attribute_kinds(name, attributes, _ATTRIBUTES, _KINDS_HERE)
         missing = sorted(set(_ATTRIBUTES) - set(attributes))
         if missing:
             raise ValueError(f"{name} lacks the fitted attribute {missing[0]!r}")

@@ -235,20 +235,7 @@ class SavedStateMixin:
 
     def _check_saved_attributes(self, attributes: Any) -> None:
         name = type(self).__name__
-        kinds = self._saved_attribute_kinds()
-        if not isinstance(attributes, dict):
-            raise ValueError(f"the attributes of {name} must be a mapping")
-        for key, value in attributes.items():
-            if key not in kinds:
-                raise ValueError(
-                    f"bad attribute name {key!r} for {name}: not one of its fitted "
-                    f"attributes ({', '.join(sorted(kinds))})"
-                )
-            if not _KINDS[kinds[key]](value):
-                raise ValueError(
-                    f"bad value for {name}.{key}: expected {kinds[key]}, got "
-                    f"{type(value).__name__}"
-                )
+        check_attribute_kinds(name, attributes, self._saved_attribute_kinds(), _KINDS)
         required = _REQUIRED | (
             _REQUIRED_CLASSIFIER if is_classifier(self) else _REQUIRED_REGRESSOR
         )
@@ -400,3 +387,22 @@ def _check_optimizer_state(state: Any, params: list) -> None:
                     raise ValueError(
                         f"optimizer state {key!r} of parameter {index} does not fit"
                     )
+
+
+def check_attribute_kinds(name: str, attributes: Any, kinds: dict,
+                          checks: dict) -> None:
+    """Raise unless ``attributes`` is a mapping of known fitted attribute
+    names (``kinds``: name -> kind) to values passing ``checks[kind]``."""
+    if not isinstance(attributes, dict):
+        raise ValueError(f"the attributes of {name} must be a mapping")
+    for key, value in attributes.items():
+        if key not in kinds:
+            raise ValueError(
+                f"bad attribute name {key!r:.80} for {name}: not one of its "
+                f"fitted attributes ({', '.join(sorted(kinds))})"
+            )
+        if not checks[kinds[key]](value):
+            raise ValueError(
+                f"bad value for {name}.{key}: expected {kinds[key]}, got "
+                f"{type(value).__name__}"
+            )
