@@ -39,6 +39,15 @@ from ._callbacks import IdleEarlyStopping, TrainingGuard, progress_bar
 from ._history import history_frame
 from ._inputs import as_ragged, describe_input
 from ._next_event_data import event_cap, rank_last_steps, split_windows
+from ._priors import (
+    CHOICE_STEPS,
+    PRIOR_OFF,
+    add_priors,
+    choice_positions,
+    choose_prior_weights,
+    position_entries,
+    transition_table,
+)
 from ._recommender_doc import recommender_doc
 from ._recommender_net import NextEventSkorchNet
 from ._recommender_state import RecommenderStateMixin
@@ -75,6 +84,7 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "k": [_positive_int()],
         "exclude_seen": ["boolean"],
+        "priors": [StrOptions({"auto"}), None],
         "device": [StrOptions({"cpu", "cuda", "auto"}), str],
         "n_threads": [_positive_int(), None],
         "random_state": ["random_state"],
@@ -203,7 +213,9 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         device = self._resolve_device()
         module_kwargs = self._module_kwargs(Xr, target)
         with cpu_runtime(self.n_threads, keep_freed_memory=True):
-            net, reason = self._train(Xr, module_kwargs, seed, device)
+            net, reason, train, valid = self._train(Xr, module_kwargs, seed, device)
+            priors = self._fit_priors(net.module_, Xr, train, valid, target, device)
+        self.prior_weights_, self._transitions = priors
         self.vectorizer_ = vec
         self.classes_ = classes
         self.target_index_ = target
@@ -330,7 +342,8 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
                 module_kwargs["cardinalities"][module_kwargs["target"]])
         net.partial_fit(train_ds, None, epochs=int(self.max_epochs))
         net.set_params(train_split=None)  # keep no validation data
-        return net, self._end_training(net, valid_ds is not None)
+        reason = self._end_training(net, valid_ds is not None)
+        return net, reason, train, (valid if valid_ds is not None else None)
 
     def _end_training(self, net, used_valid: bool) -> str:
         """Why training ended; restores the weights a non-finite loss or an
@@ -354,6 +367,72 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         guard.release()
         net.module_.eval()
         return outcome.reason
+
+    # ------------------------------------------------------------ priors
+    def _fit_priors(self, module, Xr, train, valid, target, device):
+        """``(prior_weights_, transition table)``: the count priors' weights
+        chosen on the validation sequences (on the training sequences, with
+        each predicted transition left out of the counts, without early
+        stopping), then the transitions counted over every sequence."""
+        empty = np.zeros((0, 3), dtype=np.int64)
+        if self.priors is None:
+            return dict(PRIOR_OFF), empty
+        held_out = valid if valid is not None else train
+        table = transition_table(train, target)
+        window = self._window()
+        steps = CHOICE_STEPS if window is None else min(CHOICE_STEPS, window - 1)
+        positions = choice_positions(held_out, max(steps, 1))
+        ids = held_out.categorical[:, target]
+        positions = positions[ids[positions + 1] >= N_RESERVED_IDS]
+        if not len(positions):
+            return dict(PRIOR_OFF), empty
+        p, j, counts, truth = position_entries(held_out, target, positions, table,
+                                               leave_one_out=valid is None)
+        lp, lp_truth = self._network_log_probs(module, held_out, positions, p, j,
+                                               truth, device)
+        weights, _ = choose_prior_weights(lp, lp_truth, p, j, counts, truth)
+        if weights["transition"] > 0:
+            return weights, transition_table(Xr, target)
+        return weights, empty
+
+    def _network_log_probs(self, module, X, positions, p, j, truth, device):
+        """The network's log-probabilities (full softmax) of the next id after
+        each of ``positions`` (global event indices of ``X``): of entry
+        ``(p[e], j[e])`` and of the true next id."""
+        n_items = module.item_table.shape[0]
+        seq = np.searchsorted(X.offsets, positions, side="right") - 1
+        step = positions - X.offsets[seq]
+        window = self._window()
+        Xw = X if window is None else X.truncate(window)
+        step = step - (X.lengths[seq] - Xw.lengths[seq])
+        rows_all = np.unique(seq)
+        rows_all = rows_all[np.argsort(Xw.lengths[rows_all], kind="stable")]
+        rows_cap = max(1, event_cap(n_items, 0, 1) // (n_items * CHOICE_STEPS))
+        starts, stops = cut_batches(Xw.lengths[rows_all],
+                                    np.zeros(len(rows_all), dtype=np.int64),
+                                    min(PREDICT_BATCH_SIZE, rows_cap))
+        lp, lp_truth = np.zeros(len(p)), np.zeros(len(positions))
+        local = np.full(len(X), -1)
+        where = torch.device(device)
+        with torch.inference_mode():
+            for start, stop in zip(starts, stops):
+                rows = rows_all[start:stop]
+                local[:] = -1
+                local[rows] = np.arange(len(rows))
+                sel = np.flatnonzero(local[seq] >= 0)
+                (cat, num), lens = pad_rows(Xw.offsets, [Xw.categorical, Xw.numeric],
+                                            rows)
+                t = [torch.from_numpy(a).to(where) for a in (cat, num, lens)]
+                q = module(*t)[torch.from_numpy(local[seq[sel]]).to(where),
+                               torch.from_numpy(step[sel]).to(where)]
+                logp = torch.log_softmax(module.scores(q).float(), dim=-1)
+                logp = logp.cpu().numpy().astype(np.float64)
+                lp_truth[sel] = logp[np.arange(len(sel)), truth[sel]]
+                row_of = np.full(len(positions), -1)
+                row_of[sel] = np.arange(len(sel))
+                ent = np.flatnonzero(row_of[p] >= 0)
+                lp[ent] = logp[row_of[p[ent]], j[ent]]
+        return lp, lp_truth
 
     def _record_history(self):
         history = self.net_.history
@@ -398,6 +477,8 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
                 q = module(*t)
                 last = q[torch.arange(len(rows)), (t[2] - 1).clamp(min=0)]
                 scores = module.scores(last).float().cpu().numpy()
+                add_priors(scores, Xr, rows, target, self._transitions,
+                           self.prior_weights_)
                 out[rows] = rank_last_steps(scores, Xr, rows, target, k, exclude_seen)
         return out
 
@@ -542,7 +623,7 @@ class LSTMSequenceRecommender(_BaseSequenceRecommender):
         loss="auto", n_negatives=256, lr=3e-3, optimizer="adam", weight_decay=0.0,
         batch_size=64, max_epochs=10, early_stopping=True, validation_fraction=0.1,
         n_iter_no_change=3, tol=1e-4, clip_grad_norm=1.0, k=10, exclude_seen=True,
-        device="cpu",
+        priors="auto", device="cpu",
         n_threads=None, random_state=None, verbose=0,
     ):
         _shared_init(self, {k: v for k, v in locals().items() if k != "self"})
@@ -573,8 +654,8 @@ class TransformerSequenceRecommender(_BaseSequenceRecommender):
         tie_weights=True, loss="auto", n_negatives=256, lr=1e-3, optimizer="adam",
         weight_decay=0.0, batch_size=64, max_epochs=10, early_stopping=True,
         validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, clip_grad_norm=1.0,
-        k=10, exclude_seen=True, device="cpu", n_threads=None, random_state=None,
-        verbose=0,
+        k=10, exclude_seen=True, priors="auto", device="cpu", n_threads=None,
+        random_state=None, verbose=0,
     ):
         _shared_init(self, {k: v for k, v in locals().items() if k != "self"})
 

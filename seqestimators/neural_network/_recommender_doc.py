@@ -85,6 +85,15 @@ k : int, default=10
 exclude_seen : bool, default=True
     Whether :meth:`score` leaves each history's own items out of its ranking
     (False where users repeat items: re-purchases, funnels of one item).
+priors : {"auto"} or None, default="auto"
+    Count priors added to the network's scores of every candidate: how often
+    it directly followed the sequence's last item in the fitted sequences
+    (item-to-item transitions) and how often the sequence itself holds it
+    (repeats). "auto": each term's weight (0 turns it off) and a smoothing
+    are chosen after training by the log-likelihood of the validation
+    sequences' next items (without early stopping: of the training
+    sequences' own, each predicted transition left out of the counts).
+    None: the network alone.
 device
 n_threads
 random_state
@@ -117,6 +126,13 @@ validation_loss_curve_ : list of float or None
     Validation loss per epoch (None without early stopping).
 best_epoch_ : int
     Epoch (1-based) whose weights were kept.
+prior_weights_ : dict
+    The count priors' weights ``{"transition": w_t, "repeat": w_r,
+    "smoothing": a}``: the score of item ``j`` after a sequence is the
+    network's plus ``w_t * log1p(c / a) + w_r * log1p(n / a)``, ``c`` the
+    transitions from the last item to ``j`` counted in fit and ``n`` the
+    occurrences of ``j`` in the sequence. All 0 with ``priors=None`` or when
+    no prior helped.
 best_loss_ : float
     Lowest validation loss (training loss without early stopping).
 stop_reason_ : str

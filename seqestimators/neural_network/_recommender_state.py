@@ -13,17 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from skorch.history import History
 
 from ..nn._next_event import N_RESERVED_IDS, NextEventNet
 from ..preprocessing import SequenceVectorizer
+from ._priors import PRIOR_OFF
 from ._state import (
     _KINDS,
     MAX_THREADS,
     SavedStateMixin,
     _check_optimizer_state,
     _is_history_row,
+    _is_number,
     check_attribute_kinds,
 )
 
@@ -43,10 +46,22 @@ _ATTRIBUTES = {
     "validation_loss_curve_": "numbers_or_none",
     "best_epoch_": "count",
     "best_loss_": "number_or_none",
+    "prior_weights_": "prior_weights",
+    "_transitions": "transitions",
 }
 _KINDS_HERE = {
     **_KINDS,
     "vectorizer": lambda v: v is None or type(v) is SequenceVectorizer,
+    "prior_weights": lambda v: (
+        isinstance(v, dict) and set(v) == set(PRIOR_OFF)
+        and all(_is_number(x) and 0 <= x < 1e6 for x in v.values())
+        and v["smoothing"] > 0
+    ),
+    "transitions": lambda v: (
+        isinstance(v, np.ndarray) and v.dtype == np.int64 and v.ndim == 2
+        and v.shape[1] == 3 and bool((v >= 0).all()) and bool((v[:, 2] >= 1).all())
+        and bool((np.diff(v[:, 0] * 2**31 + v[:, 1]) > 0).all())
+    ),
 }
 _NET_KEYS = {"module_kwargs", "criterion_kwargs", "module", "optimizer",
              "batch_order_rng", "history"}
@@ -67,7 +82,10 @@ class RecommenderStateMixin(SavedStateMixin):
             return []
         if set(state) != {"attributes", "net"} or not isinstance(state["net"], dict):
             raise ValueError("a fitted recommender needs 'attributes' and 'net'")
-        attributes = state["attributes"]
+        # files written before the count priors existed predict without them
+        attributes = {"prior_weights_": dict(PRIOR_OFF),
+                      "_transitions": np.zeros((0, 3), dtype=np.int64),
+                      **state["attributes"]}
         self._check_recommender_attributes(attributes)
         self.__dict__.update(attributes)
         notes = []
@@ -108,6 +126,10 @@ class RecommenderStateMixin(SavedStateMixin):
             raise ValueError(
                 f"{name}.classes_ and target_index_ do not fit input_signature_"
             )
+        if len(attributes["_transitions"]) and (
+            attributes["_transitions"][:, :2].max() >= cards[target]
+        ):
+            raise ValueError(f"{name}._transitions holds ids beyond the catalogue")
 
     def _restore_next_event_net(self, desc: dict) -> None:
         if set(desc) != _NET_KEYS:
