@@ -6,6 +6,9 @@ negatives) with sparse matrix products; nothing loops over users in Python.
 - ``popularity``: how often each item occurs in the training histories;
 - ``markov``: item-to-item transitions (the last item's successors), with
   popularity as a small fill-in so every item gets a score;
+- ``markov_repeat``: the last item's successor frequencies plus the
+  history's own item frequencies (both normalized to sum to 1): "what
+  follows the last item, or what the user took before";
 - ``item_knn``: cosine similarity between items over users (who interacted
   with both), summed over the user's history items, top neighbours kept.
 """
@@ -47,6 +50,20 @@ def markov_scores(codes, lengths, n_items, seen) -> np.ndarray:
     last = codes[ends - 1]
     scores = trans[last].toarray().astype(np.float64)
     return scores + 1e-6 * popularity_scores(seen)
+
+
+def markov_repeat_scores(codes, lengths, n_items, seen) -> np.ndarray:
+    """Successor frequencies of the last item + the history's item
+    frequencies, plus 1e-6 x popularity."""
+    pop = popularity_scores(seen)
+    successors = markov_scores(codes, lengths, n_items, seen) - 1e-6 * pop
+    successors /= np.maximum(successors.sum(axis=1, keepdims=True), 1)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    counts = sp.csr_matrix(
+        (np.ones(len(codes)), (rows, codes)), shape=(len(lengths), n_items)
+    ).toarray()
+    counts /= np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return successors + counts + 1e-6 * pop
 
 
 def item_knn_scores(seen: sp.csr_matrix, n_neighbors: int = 100) -> np.ndarray:
