@@ -10,11 +10,9 @@ Two sparse terms are added to the network's scores of every candidate item
   sequence itself (users re-buy, re-listen, re-visit).
 
 The weights ``w_t``, ``w_r`` and the smoothing ``a`` are chosen on held-out
-sequences by the log-likelihood of their next items (full softmax over the
-catalogue, network and priors together); weights of 0 turn a term off. As
-the network, the priors score the whole catalogue: both terms are sparse, so
-the choice costs ``O(entries)`` per candidate setting, not
-``O(positions x items)``.
+sequences by the NDCG@k of their next items, ranked over the whole
+catalogue by the network and the priors together (the metric the
+recommenders are judged by); weights of 0 turn a term off.
 
 Pure numpy on flat event arrays and offsets; no Python loop per sequence.
 """
@@ -40,8 +38,11 @@ __all__ = [
 WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 SMOOTHING_GRID = (0.1, 1.0, 10.0)
 #: positions per held-out sequence (its last ones) and entries in all
-CHOICE_STEPS = 50
+CHOICE_STEPS = 20
 MAX_CHOICE_ENTRIES = 2**24
+#: positions x catalogue scored for the choice (128 MB of float32 scores,
+#: copied once per candidate setting)
+MAX_CHOICE_SCORES = 2**25
 #: the weights of no prior at all
 PRIOR_OFF = {"transition": 0.0, "repeat": 0.0, "smoothing": 1.0}
 
@@ -107,15 +108,18 @@ def add_priors(scores, X: RaggedSequences, rows, target, table, weights) -> None
         scores[which, item] += w_r * np.log1p(count / a)
 
 
-def choice_positions(X: RaggedSequences, steps: int = CHOICE_STEPS):
+def choice_positions(X: RaggedSequences, steps: int = CHOICE_STEPS,
+                     n_items: int = 1):
     """Global indices ``e`` of the events whose successor ``e + 1`` is
-    predicted to choose the weights: the last ``steps`` of each sequence
-    (fewer when the entries would exceed :data:`MAX_CHOICE_ENTRIES`)."""
+    predicted to choose the weights: the last ``steps`` of each sequence,
+    sequences taken in order while the prior entries stay within
+    :data:`MAX_CHOICE_ENTRIES` and the network's scores (positions x
+    ``n_items``) within :data:`MAX_CHOICE_SCORES` (at least one sequence)."""
     lengths = X.lengths
     n = np.clip(lengths - 1, 0, steps)
-    # prefix entries of a sequence are at most n * length: keep sequences
-    # (in order) while the total stays within the bound
-    keep = np.cumsum(n * lengths) <= MAX_CHOICE_ENTRIES
+    # a sequence's prefix entries are at most n * length
+    keep = (np.cumsum(n * lengths) <= MAX_CHOICE_ENTRIES) & (
+        np.cumsum(n) * max(int(n_items), 1) <= MAX_CHOICE_SCORES)
     keep[0:1] = True
     n = np.where(keep, n, 0)
     first = X.offsets[:-1] + lengths - 1 - n
@@ -143,36 +147,48 @@ def position_entries(X, target, positions, table, leave_one_out):
     return keys // width, keys % width, counts, truth
 
 
-def choose_prior_weights(lp, lp_truth, p, j, counts, truth) -> tuple[dict, float]:
-    """The weights that maximize the mean log-likelihood of the true next
-    ids, and that mean; :data:`PRIOR_OFF` unless the best setting beats the
+def choose_prior_weights(scores, p, j, counts, truth, k, exclude_seen):
+    """The weights that maximize the mean NDCG@``k`` of the true next ids,
+    and that mean; :data:`PRIOR_OFF` unless the best setting beats the
     network alone by more than one standard error (over positions) of the
     paired difference, so that noise does not switch a prior on.
 
-    ``lp`` is the network's log-probability of entry ``(p[e], j[e])``,
-    ``lp_truth`` that of each position's true next id. With the prior ``M``
-    (0 off the entries) the log-likelihood of position ``q`` is
-    ``lp_truth + M(truth) - log(1 + sum_e exp(lp_e) * expm1(M_e))``. Ties go
-    to the smaller weights."""
-    n = len(lp_truth)
+    ``scores`` ``(n_positions, n_ids)`` are the network's, ``(p, j, counts)``
+    the prior entries of :func:`position_entries` and ``truth`` the true
+    next ids. With ``exclude_seen`` the ids a prefix holds (its repeat
+    entries) are ranked last, as :meth:`predict_topk` does. Ties go to the
+    smaller weights."""
+    n = len(truth)
     if not n:
         return dict(PRIOR_OFF), 0.0
-    at_truth = j == truth[p]
-    prob = np.exp(lp)
+    base = np.array(scores, dtype=np.float32)
+    if exclude_seen:
+        seen = counts[:, 1] > 0
+        base[p[seen], j[seen]] = -np.inf
+    off = _ndcg(base, p, j, np.zeros(len(p), np.float32), truth, k)
     best, best_gain = dict(PRIOR_OFF), np.zeros(n)
     for a in SMOOTHING_GRID:
         log_t, log_r = np.log1p(counts[:, 0] / a), np.log1p(counts[:, 1] / a)
         for w_t, w_r in itertools.product(WEIGHT_GRID, WEIGHT_GRID):
             if w_t == 0 and w_r == 0:
                 continue
-            m = w_t * log_t + w_r * log_r
-            mass = np.bincount(p, weights=prob * np.expm1(m), minlength=n)
-            gain = np.bincount(p[at_truth], weights=m[at_truth], minlength=n)
-            gain -= np.log1p(np.maximum(mass, -1 + 1e-12))
+            m = (w_t * log_t + w_r * log_r).astype(np.float32)
+            gain = _ndcg(base, p, j, m, truth, k) - off
             if gain.mean() > best_gain.mean() + 1e-9:
                 best = {"transition": w_t, "repeat": w_r, "smoothing": a}
                 best_gain = gain
-    se = best_gain.std() / np.sqrt(n)
-    if best_gain.mean() <= se:
+    if best_gain.mean() <= best_gain.std() / np.sqrt(n):
         best, best_gain = dict(PRIOR_OFF), np.zeros(n)
-    return best, float(np.mean(lp_truth + best_gain))
+    return best, float(np.mean(off + best_gain))
+
+
+def _ndcg(base, p, j, m, truth, k) -> np.ndarray:
+    """Per-position NDCG@k of ``truth`` under ``base`` plus ``m`` at the
+    entries ``(p, j)`` (ties rank the truth first)."""
+    s = base.copy()
+    s[p, j] += m
+    rows = np.arange(len(truth))
+    at = s[rows, truth]
+    rank = 1 + (s > at[:, None]).sum(axis=1)
+    hit = np.isfinite(at) & (rank <= k)
+    return np.where(hit, 1.0 / np.log2(1.0 + rank), 0.0)

@@ -214,7 +214,7 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         module_kwargs = self._module_kwargs(Xr, target)
         with cpu_runtime(self.n_threads, keep_freed_memory=True):
             net, reason, train, valid = self._train(Xr, module_kwargs, seed, device)
-            priors = self._fit_priors(net.module_, Xr, train, valid, target, device)
+            priors = self._fit_priors(net, Xr, train, valid, target, device)
         self.prior_weights_, self._transitions = priors
         self.vectorizer_ = vec
         self.classes_ = classes
@@ -369,7 +369,7 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         return outcome.reason
 
     # ------------------------------------------------------------ priors
-    def _fit_priors(self, module, Xr, train, valid, target, device):
+    def _fit_priors(self, net, Xr, train, valid, target, device):
         """``(prior_weights_, transition table)``: the count priors' weights
         chosen on the validation sequences (on the training sequences, with
         each predicted transition left out of the counts, without early
@@ -381,24 +381,25 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         table = transition_table(train, target)
         window = self._window()
         steps = CHOICE_STEPS if window is None else min(CHOICE_STEPS, window - 1)
-        positions = choice_positions(held_out, max(steps, 1))
+        n_items = net.module_.item_table.shape[0]
+        positions = choice_positions(held_out, max(steps, 1), n_items)
         ids = held_out.categorical[:, target]
         positions = positions[ids[positions + 1] >= N_RESERVED_IDS]
         if not len(positions):
             return dict(PRIOR_OFF), empty
         p, j, counts, truth = position_entries(held_out, target, positions, table,
                                                leave_one_out=valid is None)
-        lp, lp_truth = self._network_log_probs(module, held_out, positions, p, j,
-                                               truth, device)
-        weights, _ = choose_prior_weights(lp, lp_truth, p, j, counts, truth)
+        scores = self._network_scores(net, held_out, positions, device)
+        weights, _ = choose_prior_weights(scores, p, j, counts, truth, int(self.k),
+                                          bool(self.exclude_seen))
         if weights["transition"] > 0:
             return weights, transition_table(Xr, target)
         return weights, empty
 
-    def _network_log_probs(self, module, X, positions, p, j, truth, device):
-        """The network's log-probabilities (full softmax) of the next id after
-        each of ``positions`` (global event indices of ``X``): of entry
-        ``(p[e], j[e])`` and of the true next id."""
+    def _network_scores(self, net, X, positions, device) -> np.ndarray:
+        """The network's scores ``(len(positions), n_ids)`` of the next id
+        after each of ``positions`` (global event indices of ``X``)."""
+        module = net.module_
         n_items = module.item_table.shape[0]
         seq = np.searchsorted(X.offsets, positions, side="right") - 1
         step = positions - X.offsets[seq]
@@ -407,11 +408,13 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         step = step - (X.lengths[seq] - Xw.lengths[seq])
         rows_all = np.unique(seq)
         rows_all = rows_all[np.argsort(Xw.lengths[rows_all], kind="stable")]
-        rows_cap = max(1, event_cap(n_items, 0, 1) // (n_items * CHOICE_STEPS))
+        rows_cap = max(1, event_cap(n_items, 0, 1) // CHOICE_STEPS)
+        max_events = event_cap(self._floats_per_event(net.get_params_for("module")),
+                               0, 1)
         starts, stops = cut_batches(Xw.lengths[rows_all],
                                     np.zeros(len(rows_all), dtype=np.int64),
-                                    min(PREDICT_BATCH_SIZE, rows_cap))
-        lp, lp_truth = np.zeros(len(p)), np.zeros(len(positions))
+                                    min(PREDICT_BATCH_SIZE, rows_cap), max_events)
+        out = np.empty((len(positions), n_items), dtype=np.float32)
         local = np.full(len(X), -1)
         where = torch.device(device)
         with torch.inference_mode():
@@ -425,14 +428,8 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
                 t = [torch.from_numpy(a).to(where) for a in (cat, num, lens)]
                 q = module(*t)[torch.from_numpy(local[seq[sel]]).to(where),
                                torch.from_numpy(step[sel]).to(where)]
-                logp = torch.log_softmax(module.scores(q).float(), dim=-1)
-                logp = logp.cpu().numpy().astype(np.float64)
-                lp_truth[sel] = logp[np.arange(len(sel)), truth[sel]]
-                row_of = np.full(len(positions), -1)
-                row_of[sel] = np.arange(len(sel))
-                ent = np.flatnonzero(row_of[p] >= 0)
-                lp[ent] = logp[row_of[p[ent]], j[ent]]
-        return lp, lp_truth
+                out[sel] = module.scores(q).float().cpu().numpy()
+        return out
 
     def _record_history(self):
         history = self.net_.history
@@ -456,7 +453,7 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         target = self.target_index_
         n_items = int(self.input_signature_["cardinalities"][target])
         window = self._window()
-        rows_cap = max(1, event_cap(n_items, 0, 1) // n_items)
+        rows_cap = event_cap(n_items, 0, 1)  # rows x n_items scores per batch
         order = np.argsort(Xr.lengths, kind="stable")
         lengths = Xr.lengths if window is None else np.minimum(Xr.lengths, window)
         starts, stops = cut_batches(

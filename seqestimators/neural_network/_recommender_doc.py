@@ -90,9 +90,12 @@ priors : {"auto"} or None, default="auto"
     it directly followed the sequence's last item in the fitted sequences
     (item-to-item transitions) and how often the sequence itself holds it
     (repeats). "auto": each term's weight (0 turns it off) and a smoothing
-    are chosen after training by the log-likelihood of the validation
-    sequences' next items (without early stopping: of the training
-    sequences' own, each predicted transition left out of the counts).
+    are chosen after training by the NDCG@``k`` of the validation
+    sequences' next items at their last 20 steps, ranked over the whole
+    catalogue with ``exclude_seen`` (without early stopping: of the training
+    sequences', each predicted transition left out of the counts); a term
+    is kept only when it beats the network alone by more than one standard
+    error.
     None: the network alone.
 device
 n_threads

@@ -71,24 +71,28 @@ def test_position_entries_match_a_direct_count(leave_one_out):
     assert len(positions) == np.clip(lengths - 1, 0, 3).sum()
 
 
-def test_choice_objective_equals_the_dense_log_likelihood():
+@pytest.mark.parametrize("exclude_seen", [False, True])
+def test_choice_objective_is_the_dense_ndcg(exclude_seen):
     rng = np.random.default_rng(0)
-    X = _random_ragged(seed=2)
+    X = _random_ragged(n_seq=80, seed=2)
     table = transition_table(X, 0)
     positions = choice_positions(X)
     p, j, counts, truth = position_entries(X, 0, positions, table, True)
-    logits = rng.normal(size=(len(positions), 9))
+    logits = rng.normal(size=(len(positions), 9)).astype(np.float32)
     logits[:, :2] = -np.inf
-    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-    weights, ll = choose_prior_weights(logp[p, j], logp[np.arange(len(truth)), truth],
-                                       p, j, counts, truth)
+    weights, ndcg = choose_prior_weights(logits, p, j, counts, truth, 3, exclude_seen)
+    w_t, w_r, a = weights["transition"], weights["repeat"], weights["smoothing"]
     dense = np.zeros((len(positions), 9))
-    dense[p, j] = (weights["transition"] * np.log1p(counts[:, 0] / weights["smoothing"])
-                   + weights["repeat"] * np.log1p(counts[:, 1] / weights["smoothing"]))
+    dense[p, j] = w_t * np.log1p(counts[:, 0] / a) + w_r * np.log1p(counts[:, 1] / a)
     s = logits + dense
-    direct = s[np.arange(len(truth)), truth] - np.log(np.exp(s).sum(1))
-    assert ll == pytest.approx(direct.mean())
-    assert ll >= logp[np.arange(len(truth)), truth].mean()
+    if exclude_seen:
+        s[p[counts[:, 1] > 0], j[counts[:, 1] > 0]] = -np.inf
+    expected = []
+    for row, t in zip(s, truth):
+        rank = 1 + np.sum(row > row[t])
+        expected.append(1 / np.log2(1 + rank) if np.isfinite(row[t]) and rank <= 3
+                        else 0.0)
+    assert ndcg == pytest.approx(np.mean(expected))
 
 
 def test_add_priors_adds_transition_and_repeat_terms():
@@ -155,12 +159,16 @@ def test_priors_are_chosen_where_counts_carry_the_signal(cls):
 @pytest.mark.parametrize("early_stopping", [True, False])
 def test_repeat_prior_where_sequences_revisit_their_items(early_stopping):
     X = _repeats()
-    rec = LSTMSequenceRecommender(**SMALL, early_stopping=early_stopping).fit(X)
+    rec = LSTMSequenceRecommender(**SMALL, early_stopping=early_stopping,
+                                  exclude_seen=False).fit(X)
     assert rec.prior_weights_["repeat"] > 0
     top = rec.predict_topk(X, k=3, exclude_seen=False)
     own = [set(s) for s in _sequences(X)]
     assert np.mean([set(t) == o for t, o in zip(top.tolist(), own) if len(o) == 3]) \
         > 0.9
+    # ranked with the history excluded (the default), repeats cannot help
+    excluding = clone(rec).set_params(exclude_seen=True).fit(X)
+    assert excluding.prior_weights_["repeat"] == 0
 
 
 def test_no_prior_on_noise():
