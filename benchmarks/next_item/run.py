@@ -115,8 +115,10 @@ def classic_rows(name, history, y, exclude_seen):
     return rows
 
 
-def library_models(seed: int) -> dict:
-    """Name -> factory of the library's recommenders (default parameters).
+def library_models(seed: int, exclude_seen: bool) -> dict:
+    """Name -> factory of the library's recommenders (default parameters but
+    the dataset's ``exclude_seen``, which also decides how the count priors
+    are chosen).
 
     A recommender is fitted on the histories and asked for
     ``predict_topk(history, k=10, exclude_seen=...)``.
@@ -125,7 +127,8 @@ def library_models(seed: int) -> dict:
     for name in ("LSTMSequenceRecommender", "TransformerSequenceRecommender"):
         cls = getattr(se, name, None)
         if cls is not None:
-            models[name] = lambda cls=cls: cls(target="item", random_state=seed)
+            models[name] = lambda cls=cls: cls(target="item", random_state=seed,
+                                               exclude_seen=exclude_seen)
     return models
 
 
@@ -140,7 +143,7 @@ def hits_of_topk(top: np.ndarray, y: pd.Series) -> tuple[float, float]:
 def library_rows(name, history, y, exclude_seen, seeds):
     rows = []
     for seed in seeds:
-        for model, make in library_models(seed).items():
+        for model, make in library_models(seed, exclude_seen).items():
             est = make()
             t = time.perf_counter()
             est.fit(history)
