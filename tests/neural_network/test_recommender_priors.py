@@ -206,3 +206,29 @@ def test_priors_saved_loaded_and_checked(tmp_path):
     assert plain.prior_weights_ == PRIOR_OFF
     rec.prior_weights_ = dict(PRIOR_OFF)
     np.testing.assert_array_equal(plain.predict_topk(X, 3), rec.predict_topk(X, 3))
+
+
+def test_ranker_matches_dense_ranks_with_ties_and_excluded_items():
+    from seqestimators.neural_network._priors import _Ranker
+
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        n, width = 50, 30
+        base = rng.normal(size=(n, width)).astype(np.float32) * (1 + 9 * (trial % 3))
+        base[:, :2] = -np.inf
+        base[rng.random((n, width)) < 0.05] = -np.inf
+        if trial % 5 == 0:
+            base = np.round(base * 2) / 2  # ties
+        keys = np.unique(rng.integers(0, n * width, 300))
+        p, j = keys // width, keys % width
+        truth = rng.integers(0, width, n)
+        m = rng.exponential(size=len(p)) * (rng.random(len(p)) < 0.7) * (
+            30 if trial % 4 == 0 else 1)
+        got = _Ranker(base, p, j, truth, 5)(m)
+        s = base.astype(np.float64)
+        s[p, j] = np.where(np.isfinite(s[p, j]), s[p, j] + m, -np.inf)
+        at = s[np.arange(n), truth]
+        rank = 1 + (s > at[:, None]).sum(axis=1)
+        hit = np.isfinite(at) & (rank <= 5)
+        expected = np.where(hit, 1 / np.log2(1 + np.maximum(rank, 1)), 0.0)
+        np.testing.assert_allclose(got, expected)
