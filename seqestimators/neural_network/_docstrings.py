@@ -58,10 +58,14 @@ wide : bool, default=True
 wide_alpha : float or "auto", default="auto"
     L2 penalty of the wide weights, as ``1 / C`` of a LogisticRegression
     on the summed loss (applied as ``wide_alpha / n_train`` on the mean
-    loss). "auto": chosen on the early-stopping validation split among
-    penalties 1.0 to 1e-4 on the mean loss, then refined for each group
-    of weights (each categorical channel, the numeric summaries) on data
-    up to 2M training events (1 / n_train without early stopping).""",
+    loss). "auto": chosen among penalties 1.0 to 1e-4 on the mean loss,
+    then refined for each group of weights (each categorical channel, the
+    n-grams, the numeric summaries), by 3-fold cross-validation on the
+    training sequences up to 2M training events (above, one penalty on
+    the early-stopping validation split); last, each group is left out
+    (penalty ``inf``, weights 0) unless that makes the held-out loss worse
+    by more than one standard error. Without early stopping and above 2M
+    events: 1 / n_train.""",
     "wide_ngrams": """\
 wide_ngrams : int or "auto", default="auto"
     The wide path also weighs hashed runs of 2 to ``wide_ngrams``
@@ -186,8 +190,8 @@ best_loss_ : float
 wide_alpha_ : dict or None
     The wide path's fitted penalty of each group of weights, in the units
     of ``wide_alpha``: ``"ids_<i>"`` for categorical channel ``i``,
-    ``"ngrams"``, ``"numeric"`` for the numeric summaries (None when
-    ``wide=False``).""",
+    ``"ngrams"``, ``"numeric"`` for the numeric summaries; ``inf`` for a
+    group left out, whose weights are 0 (None when ``wide=False``).""",
     "stop_reason_": """\
 stop_reason_ : str
     Why the last ``fit``/``partial_fit`` ended: "completed" (all epochs

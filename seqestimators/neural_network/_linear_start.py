@@ -8,6 +8,7 @@ import torch
 
 from ..nn import fit_linear_start
 from ._batching import SequenceDataset, cut_batches, length_sorted_order
+from ._seeding import effective_weight, per_sample_loss
 
 __all__ = ["linear_start_iterations", "start_from_linear_model"]
 
@@ -90,6 +91,18 @@ def start_from_linear_model(
             )
         return net.get_loss(output, target, training=False)
 
+    def row_loss(output, target):
+        if isinstance(target, tuple):  # (targets, sample weights)
+            target, weight = target
+        else:
+            weight = torch.ones(len(target), device=output.device)
+        criterion = net.criterion_
+        with torch.no_grad():
+            losses = per_sample_loss(criterion, output, target)  # c_i * l_i
+            class_weight = effective_weight(criterion, target, torch.ones_like(weight))
+        return losses / class_weight.clamp_min(1e-12), effective_weight(
+            criterion, target, weight)
+
     valid = None
     if valid_ds is not None and len(valid_ds):
         valid = _batches(valid_ds, device, max_events)
@@ -100,5 +113,5 @@ def start_from_linear_model(
         valid_batches=valid, max_iter=linear_start_iterations(n_events),
         per_group=small, cv=LINEAR_START_FOLDS if choose and small else 0,
         l2=None if choose else l2,
-        seed=seed,
+        seed=seed, row_loss=row_loss,
     )

@@ -14,6 +14,7 @@ early stopping keeps it close where there is nothing to add.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 import torch
@@ -24,8 +25,13 @@ __all__ = ["fit_linear_start"]
 
 #: penalties tried by :func:`fit_linear_start` without ``l2``, strong to weak
 #: (on the mean loss: 1.0 is ``PoissonRegressor()``'s default, 1 / n that of
-#: ``LogisticRegression(C=1)`` on n samples)
-L2_PATH = (1.0, 0.1, 0.01, 1e-3, 1e-4)
+#: ``LogisticRegression(C=1)`` on n samples). The first, ``inf``, leaves the
+#: group out (its weights held at exactly 0): where no group helps on
+#: held-out rows, the start is the intercept alone. A finite penalty, however
+#: strong, leaves weights that still rank the sequences, and on data without
+#: signal the ranking learned on some rows is reversed on the others (their
+#: class means differ in opposite directions): ROC AUC below 0.5.
+L2_PATH = (math.inf, 1.0, 0.1, 0.01, 1e-3, 1e-4)
 
 
 def fit_linear_start(
@@ -41,6 +47,7 @@ def fit_linear_start(
     cv: int = 0,
     l2: dict | None = None,
     seed: int = 0,
+    row_loss: Callable | None = None,
 ) -> dict:
     """Fit ``net``'s linear part to convergence, then freeze it.
 
@@ -56,6 +63,11 @@ def fit_linear_start(
     neighbouring penalties of the path (and further in a direction while
     that lowers the validation loss), the others held: 13,000 product ids
     on 400 users want a strong penalty, their numeric summaries a weak one.
+    Last, when ``l2_path`` holds ``inf`` (as :data:`L2_PATH`), each group in
+    turn is left out (weights exactly 0) unless that makes the validation
+    loss worse by more than one standard error of the paired per-row
+    differences: a group whose help is within noise is no help, and where
+    none helps the start is the intercept alone.
     With ``cv`` folds the penalties are chosen the same way on the summed
     held-out loss of ``cv`` fits, each on the other folds of the training
     sequences (their rows assigned at random with ``seed``), and the model
@@ -82,8 +94,8 @@ def fit_linear_start(
     valid_batches : callable, default=None
         The validation sequences, as ``batches``.
     l2_path : tuple of float, default=L2_PATH
-        Penalties (``l2 / 2 * ||w||**2`` on the mean loss) tried with
-        ``valid_batches``.
+        Penalties (``l2 / 2 * ||w||**2`` on the mean loss) tried, strong to
+        weak; ``inf`` leaves a group out.
     max_iter : int, default=100
         L-BFGS iterations at most, per penalty.
     per_group : bool, default=True
@@ -96,6 +108,11 @@ def fit_linear_start(
         e.g. the ``"l2"`` an earlier call returned: no choice is made.
     seed : int, default=0
         Seed of the cross-validation folds.
+    row_loss : callable, default=None
+        ``row_loss(output, target)``: each row's loss and its weight in the
+        mean loss, ``(losses, weights)``, for the one-standard-error rule
+        that leaves groups out; None: ``loss`` of each row alone (slow on
+        many rows).
 
     Returns
     -------
@@ -131,6 +148,7 @@ def fit_linear_start(
     if first.wide.numeric_weights is not None:
         first.wide.set_summary_scaling(torch.cat([d["numeric"] for d, _, _ in train]))
     fit = _Fit(first, train, valid, loss, max_iter)
+    fit.row_loss = row_loss or _single_row_losses(loss)
     path = tuple(float(v) for v in l2_path)
     if l2 is not None:
         result = fit.fixed(l2)
@@ -222,6 +240,7 @@ class _Fit:
             fold = _Fit(None, _normalized(fit_on), _normalized(held_out),
                         self.loss, self.max_iter)
             fold.groups, fold.evaluations = self.groups, 0
+            fold.row_loss = self.row_loss
             fold.bias = self.bias.detach().clone().requires_grad_(True)
             fold.weights = {g: w.detach().clone().requires_grad_(True)
                             for g, w in self.weights.items()}
@@ -255,6 +274,16 @@ class _Fit:
         with torch.no_grad():
             return float(sum(float(self.loss(self.output(d), target)) * f
                              for d, target, f in designs))
+
+    def row_losses(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per validation row: its loss and its weight in the mean loss."""
+        losses, weights = [], []
+        with torch.no_grad():
+            for design, target, share in self.valid:
+                loss, weight = self.row_loss(self.output(design), target)
+                losses.append(loss.double())
+                weights.append(weight.double() * share / weight.sum().clamp_min(1e-300))
+        return torch.cat(losses), torch.cat(weights)
 
     def minimize(self, l2s: dict) -> None:
         self.evaluations += _minimize(self, l2s)
@@ -291,7 +320,29 @@ class _Fit:
                     if best is previous:
                         break
                     i += step
+        if math.inf in l2_path:
+            best = self.leave_out(best)
         best.pop("state")
+        return best
+
+    def leave_out(self, best: dict) -> dict:
+        """Each group in turn left out (penalty ``inf``) unless that loses
+        to ``best`` by more than one standard error of the paired
+        per-row validation losses (the one-standard-error rule: a group
+        whose help is within noise is no help; on data without signal its
+        weights, however small, still rank the rows, on held-out rows by
+        chance and often the wrong way round: ROC AUC below 0.5)."""
+        for group in self.groups:
+            if math.isinf(best["l2"][group]):
+                continue
+            kept = self.row_losses()
+            self.minimize({**best["l2"], group: math.inf})
+            if _better_by_one_se(kept, self.row_losses()):
+                self.load(best["state"])
+            else:
+                best = {"l2": {**best["l2"], group: math.inf},
+                        "valid_loss": self.mean_loss(self.valid),
+                        "state": self.state()}
         return best
 
     def write(self, module) -> None:
@@ -332,6 +383,12 @@ class _Folds(_Fit):
         return sum(f.mean_loss(f.valid) * _rows_of(f.valid) / total
                    for f in self.members)
 
+    def row_losses(self) -> tuple[torch.Tensor, torch.Tensor]:
+        total = sum(_rows_of(f.valid) for f in self.members)
+        parts = [(f.row_losses(), _rows_of(f.valid) / total) for f in self.members]
+        return (torch.cat([loss for (loss, _), _ in parts]),
+                torch.cat([weight * share for (_, weight), share in parts]))
+
     def state(self) -> list:
         return [f.state() for f in self.members]
 
@@ -352,6 +409,41 @@ def _cross_validated(fit: _Fit, k: int, seed: int, path: tuple,
     fit.evaluations += folds.evaluations
     result["cv_loss"] = chosen["valid_loss"]
     return result
+
+
+def _better_by_one_se(first, second) -> bool:
+    """Whether the per-row losses ``first`` are lower than ``second`` by
+    more than one standard error of their weighted paired differences
+    (each ``(losses, weights)`` over the same rows)."""
+    (a, weight), (b, _) = first, second
+    total = weight.sum()
+    if total <= 0 or len(a) < 2:
+        return False
+    d = a - b
+    mean = (weight * d).sum() / total
+    var = (weight * (d - mean) ** 2).sum() / total
+    n_eff = total**2 / weight.square().sum()
+    return bool(mean < -(var / n_eff).sqrt())
+
+
+def _single_row_losses(loss):
+    """A ``row_loss`` from a mean ``loss``: each row's loss on its own
+    (weight 1, or its sample weight for a ``(targets, weights)`` target)."""
+
+    def row_loss(output, target):
+        weight = (target[1] if isinstance(target, tuple)
+                  else torch.ones(len(output), device=output.device))
+        losses = [loss(output[i : i + 1], _rows_target(target, i))
+                  for i in range(len(output))]
+        return torch.stack([torch.as_tensor(v) for v in losses]), weight.double()
+
+    return row_loss
+
+
+def _rows_target(target, i):
+    if isinstance(target, tuple):
+        return tuple(t[i : i + 1] for t in target)
+    return target[i : i + 1]
 
 
 def _n_rows(design: dict) -> int:
@@ -413,8 +505,13 @@ def lbfgs_history(n_weights: int) -> int:
 
 def _minimize(fit: _Fit, l2s: dict) -> int:
     """Full-batch L-BFGS on the mean loss plus, for each group of weights,
-    ``l2 / 2 * ||weights||**2`` with the group's ``l2``."""
-    params = [fit.bias, *fit.weights.values()]
+    ``l2 / 2 * ||weights||**2`` with the group's ``l2``; a group whose
+    ``l2`` is ``inf`` is left out (its weights set to 0 and not fitted)."""
+    with torch.no_grad():
+        for g, w in fit.weights.items():
+            if math.isinf(l2s[g]):
+                w.zero_()
+    params = [fit.bias, *(w for g, w in fit.weights.items() if not math.isinf(l2s[g]))]
     optimizer = torch.optim.LBFGS(
         params, lr=1.0, max_iter=int(fit.max_iter),
         history_size=lbfgs_history(sum(p.numel() for p in params)),
@@ -431,7 +528,7 @@ def _minimize(fit: _Fit, l2s: dict) -> int:
             value.backward()
             total = total + value.detach().cpu()
         penalty = sum(0.5 * l2s[g] * w.square().sum()
-                      for g, w in fit.weights.items() if l2s[g] > 0)
+                      for g, w in fit.weights.items() if 0 < l2s[g] < math.inf)
         if torch.is_tensor(penalty):
             penalty.backward()
             total = total + penalty.detach().cpu()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -274,7 +276,36 @@ def test_cross_validated_penalty_follows_the_signal(signal):
         assert results[0]["cv_loss"] < 0.05
         assert net.eval()(**inputs).argmax(1).eq(y).float().mean() > 0.95
     else:
-        assert l2 == pytest.approx(L2_PATH[0] * 2 / 3)
+        # left out: no finite penalty, weights exactly 0, one output for all
+        assert math.isinf(l2) and L2_PATH[0] == math.inf
+        assert torch.count_nonzero(net.wide.weights[0]) == 0
+        out = net.eval()(**inputs)
+        assert torch.equal(out, out[:1].expand_as(out))
+
+
+def test_group_within_noise_is_left_out():
+    """An id decides the label, a numeric channel is noise: cross-validated,
+    the ids keep a finite penalty and the numeric summaries are left out
+    (weights exactly 0), not merely shrunk: shrunk weights still rank the
+    rows, and on rows they were not fitted on, by chance the wrong way."""
+    cat, y = _noise_or_signal(True, seed=2)
+    flip = torch.rand(len(y), generator=torch.Generator().manual_seed(3)) < 0.3
+    y = torch.where(flip, 1 - y, y)
+    num = torch.randn(len(y), 8, 2, generator=torch.Generator().manual_seed(4))
+    inputs = {"categorical": cat, "numeric": num,
+              "lengths": torch.full((len(y),), 8)}
+    net = _net([200], 2, 2, 0.0)
+    F = torch.nn.functional
+
+    def row_loss(output, target):
+        losses = F.cross_entropy(output, target, reduction="none")
+        return losses, torch.ones(len(target))
+
+    l2 = fit_linear_start(net, lambda: [(inputs, y, 1.0)], F.cross_entropy,
+                          cv=3, seed=0, row_loss=row_loss)["l2"]
+    assert math.isfinite(l2["ids_0"]) and math.isinf(l2["numeric"])
+    assert torch.count_nonzero(net.wide.numeric_weights) == 0
+    assert torch.count_nonzero(net.wide.weights[0]) > 0
 
 
 def test_std_summary_of_a_constant_channel_is_exactly_zero():
