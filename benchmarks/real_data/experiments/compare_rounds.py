@@ -2,11 +2,12 @@
 table: best classic baseline, library defaults now and before, the paired
 difference to the baseline with its standard error, wins and fit times.
 
-    python compare_rounds.py [NEW_CSV] [OLD_CSV]
+    python compare_rounds.py [NEW_CSV] [OLD_CSV] [OLD_LABEL]
 
 NEW_CSV defaults to ``../results.csv`` (the last ``run.py``), OLD_CSV to
 ``results_second_round.csv`` (the suite run of the second-round defaults,
-commit 84fdc93, same folds and seeds).
+commit 84fdc93, same folds and seeds); OLD_LABEL names OLD_CSV's column
+(default "second-round defaults").
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ def _kept(lib: pd.DataFrame) -> str:
     return f"{int((lib.best_epoch > 0).sum())}/{len(lib)}"
 
 
-def table(new: pd.DataFrame, old: pd.DataFrame) -> str:
+def table(new: pd.DataFrame, old: pd.DataFrame,
+          label: str = "second-round defaults") -> str:
     new, old = new[new.status == "ok"], old[old.status == "ok"]
     lines = [
         "| task | metric | best classic | score | library defaults | "
-        "library − classic (paired, ± SE) | library wins | second-round "
-        "defaults | network kept | fit s classic / library |",
+        f"library − classic (paired, ± SE) | library wins | {label} | "
+        "network kept | fit s classic / library |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for task, g in new.groupby("task", sort=False):
@@ -76,4 +78,5 @@ if __name__ == "__main__":
     new_csv = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "results.csv"
     old_csv = (Path(sys.argv[2]) if len(sys.argv) > 2
                else HERE / "results_second_round.csv")
-    print(table(pd.read_csv(new_csv), pd.read_csv(old_csv)))
+    label = sys.argv[3] if len(sys.argv) > 3 else "second-round defaults"
+    print(table(pd.read_csv(new_csv), pd.read_csv(old_csv), label))
