@@ -34,6 +34,7 @@ from skorch.helper import predefined_split
 
 from ..data._ragged import RaggedSequences, pad_rows
 from ..nn import POOLINGS, network_class, parse_pooling
+from ..nn._linear_start import better_by_one_se
 from ..utils._compat import (
     HasMethods,
     Interval,
@@ -124,21 +125,6 @@ AUTO_NGRAM_VOCABULARY = 32
 #: funnels and prefixes (5-20 events) gained nothing from them and lost a
 #: little on a next-event task
 AUTO_NGRAM_LENGTH = 32
-
-
-def _better_by_one_se(first, second) -> bool:
-    """Whether the per-sequence losses ``first`` are lower than ``second``
-    by more than one standard error of their weighted paired differences;
-    each is ``(losses, weights)`` over the same sequences."""
-    (a, weight), (b, _) = first, second
-    total = weight.sum()
-    if total <= 0 or len(a) < 2:
-        return False
-    d = a - b
-    mean = float((weight * d).sum() / total)
-    var = float((weight * (d - mean) ** 2).sum() / total)
-    n_eff = float(total**2 / (weight**2).sum())
-    return mean < -np.sqrt(var / n_eff)
 
 
 def auto_ensemble_size(n_train: int) -> int:
@@ -721,7 +707,7 @@ class _BaseSequenceEstimator(
         network = self._validation_losses(valid_ds)
         self.net_.module_.load_state_dict(start["state"], strict=False)
         linear = self._validation_losses(valid_ds)
-        if data_parallel.agree(_better_by_one_se(network, linear)):
+        if data_parallel.agree(better_by_one_se(network, linear)):
             self.net_.module_.load_state_dict(heads, strict=False)
             return
         from ._history import history_frame

@@ -337,7 +337,7 @@ class _Fit:
                 continue
             kept = self.row_losses()
             self.minimize({**best["l2"], group: math.inf})
-            if _better_by_one_se(kept, self.row_losses()):
+            if better_by_one_se(kept, self.row_losses()):
                 self.load(best["state"])
             else:
                 best = {"l2": {**best["l2"], group: math.inf},
@@ -411,11 +411,21 @@ def _cross_validated(fit: _Fit, k: int, seed: int, path: tuple,
     return result
 
 
-def _better_by_one_se(first, second) -> bool:
+def better_by_one_se(first, second) -> bool:
     """Whether the per-row losses ``first`` are lower than ``second`` by
     more than one standard error of their weighted paired differences
-    (each ``(losses, weights)`` over the same rows)."""
+    (each ``(losses, weights)`` over the same rows, tensors or arrays).
+
+    Examples
+    --------
+    >>> import torch
+    >>> w = torch.ones(4)
+    >>> better_by_one_se((torch.tensor([0.0, 0.1, 0.0, 0.1]), w),
+    ...                  (torch.tensor([1.0, 1.0, 1.2, 0.9]), w))
+    True
+    """
     (a, weight), (b, _) = first, second
+    a, b, weight = (torch.as_tensor(v, dtype=torch.float64) for v in (a, b, weight))
     total = weight.sum()
     if total <= 0 or len(a) < 2:
         return False
