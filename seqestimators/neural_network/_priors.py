@@ -30,7 +30,10 @@ __all__ = [
     "add_priors",
     "choice_positions",
     "choose_prior_weights",
+    "pick_prior_weights",
     "position_entries",
+    "prior_settings",
+    "settings_ndcg",
     "transition_table",
 ]
 
@@ -40,8 +43,8 @@ SMOOTHING_GRID = (0.1, 1.0, 10.0)
 #: positions per held-out sequence (its last ones) and entries in all
 CHOICE_STEPS = 20
 MAX_CHOICE_ENTRIES = 2**24
-#: positions x catalogue scored for the choice (128 MB of float32 scores,
-#: copied once per candidate setting)
+#: positions x catalogue ranked for the choice (the compute bound; memory
+#: is bounded by the blocks the scores are streamed in)
 MAX_CHOICE_SCORES = 2**25
 #: the weights of no prior at all
 PRIOR_OFF = {"transition": 0.0, "repeat": 0.0, "smoothing": 1.0}
@@ -147,39 +150,63 @@ def position_entries(X, target, positions, table, leave_one_out):
     return keys // width, keys % width, counts, truth
 
 
-def choose_prior_weights(scores, p, j, counts, truth, k, exclude_seen):
-    """The weights that maximize the mean NDCG@``k`` of the true next ids,
-    and that mean; :data:`PRIOR_OFF` unless the best setting beats the
-    network alone by more than one standard error (over positions) of the
-    paired difference, so that noise does not switch a prior on.
+def prior_settings() -> list[dict]:
+    """The candidate weights: :data:`PRIOR_OFF` first, then every grid
+    setting, smoothing outermost and weights increasing (ties go to the
+    first)."""
+    out = [dict(PRIOR_OFF)]
+    for a in SMOOTHING_GRID:
+        for w_t, w_r in itertools.product(WEIGHT_GRID, WEIGHT_GRID):
+            if w_t or w_r:
+                out.append({"transition": w_t, "repeat": w_r, "smoothing": a})
+    return out
 
-    ``scores`` ``(n_positions, n_ids)`` are the network's, ``(p, j, counts)``
-    the prior entries of :func:`position_entries` and ``truth`` the true
-    next ids. With ``exclude_seen`` the ids a prefix holds (its repeat
-    entries) are ranked last, as :meth:`predict_topk` does. Ties go to the
-    smaller weights."""
-    n = len(truth)
-    if not n:
-        return dict(PRIOR_OFF), 0.0
-    base = np.array(scores, dtype=np.float32)
+
+def settings_ndcg(scores, p, j, counts, truth, k, exclude_seen, settings):
+    """``(len(settings), n_positions)`` NDCG@``k`` of the true next ids
+    under the network's ``scores`` ``(n_positions, n_ids)`` plus each
+    setting's priors at the entries ``(p, j, counts)`` of
+    :func:`position_entries` (``p`` indexing the rows of ``scores``). With
+    ``exclude_seen`` the ids a prefix holds (its repeat entries) are ranked
+    last, as :meth:`predict_topk` does (in ``scores``, float32, in place)."""
+    base = np.asarray(scores, dtype=np.float32)
     if exclude_seen:
         seen = counts[:, 1] > 0
         base[p[seen], j[seen]] = -np.inf
-    ndcg = _Ranker(base, p, j, truth, k)
-    off = ndcg(np.zeros(len(p)))
-    best, best_gain = dict(PRIOR_OFF), np.zeros(n)
-    for a in SMOOTHING_GRID:
-        log_t, log_r = np.log1p(counts[:, 0] / a), np.log1p(counts[:, 1] / a)
-        for w_t, w_r in itertools.product(WEIGHT_GRID, WEIGHT_GRID):
-            if w_t == 0 and w_r == 0:
-                continue
-            gain = ndcg(w_t * log_t + w_r * log_r) - off
-            if gain.mean() > best_gain.mean() + 1e-9:
-                best = {"transition": w_t, "repeat": w_r, "smoothing": a}
-                best_gain = gain
-    if best_gain.mean() <= best_gain.std() / np.sqrt(n):
-        best, best_gain = dict(PRIOR_OFF), np.zeros(n)
-    return best, float(np.mean(off + best_gain))
+    rank = _Ranker(base, p, j, truth, k)
+    logs = {}
+    out = np.empty((len(settings), len(truth)))
+    for i, s in enumerate(settings):
+        a = s["smoothing"]
+        if a not in logs:
+            logs[a] = (np.log1p(counts[:, 0] / a), np.log1p(counts[:, 1] / a))
+        out[i] = rank(s["transition"] * logs[a][0] + s["repeat"] * logs[a][1])
+    return out
+
+
+def pick_prior_weights(settings, ndcg) -> tuple[dict, float]:
+    """The setting of highest mean NDCG (rows of ``ndcg``, the first being
+    :data:`PRIOR_OFF`), and that mean; :data:`PRIOR_OFF` unless it beats
+    the network alone by more than one standard error (over positions) of
+    the paired difference, so that noise does not switch a prior on."""
+    n = ndcg.shape[1]
+    if not n:
+        return dict(PRIOR_OFF), 0.0
+    gain = ndcg - ndcg[0]
+    means = gain.mean(axis=1)
+    best = int(np.argmax(means > means.max() - 1e-9))  # the first of the best
+    if means[best] <= gain[best].std() / np.sqrt(n):
+        best = 0
+    return dict(settings[best]), float(ndcg[best].mean())
+
+
+def choose_prior_weights(scores, p, j, counts, truth, k, exclude_seen):
+    """:func:`pick_prior_weights` over :func:`prior_settings` for one block
+    of positions (the estimators stream blocks through
+    :func:`settings_ndcg`)."""
+    settings = prior_settings()
+    ndcg = settings_ndcg(scores, p, j, counts, truth, k, exclude_seen, settings)
+    return pick_prior_weights(settings, ndcg)
 
 
 class _Ranker:
@@ -193,20 +220,27 @@ class _Ranker:
 
     def __init__(self, base, p, j, truth, k):
         finite = np.isfinite(base)
-        lo = float(base[finite].min()) if finite.any() else 0.0
+        lo = float(base[finite].min()) - 1.0 if finite.any() else 0.0
         hi = float(base[finite].max()) if finite.any() else 0.0
-        clean = np.where(finite, base, lo - 1.0).astype(np.float64) - (lo - 1.0)
         n, self.width = base.shape
         self.rows = np.arange(n)
-        self.span = hi - lo + 2.0
-        # rows sorted and shifted apart: one searchsorted for every row
-        self.flat = (np.sort(clean, axis=1) + self.rows[:, None] * self.span).ravel()
+        self.span = hi - lo + 1.0
+        # rows sorted, shifted to [0, span) (non-finite at 0) and apart by
+        # span: one searchsorted for every row
+        flat = np.sort(base, axis=1).astype(np.float64)
+        np.maximum(flat, lo, out=flat)
+        flat -= lo
+        flat += self.rows[:, None] * self.span
+        self.flat = flat.ravel()
         self.p, self.k = p, k
-        self.entry = clean[p, j]
         self.entry_finite = finite[p, j]
+        # float64 before shifting, as the sorted rows
+        self.entry = np.where(self.entry_finite, base[p, j].astype(np.float64), lo) - lo
+        self.entry_shifted = self.entry + p * self.span
         self.is_truth = j == truth[p]
-        self.at_truth = clean[self.rows, truth]
         self.truth_finite = finite[self.rows, truth]
+        self.at_truth = np.where(self.truth_finite,
+                                 base[self.rows, truth].astype(np.float64), lo) - lo
 
     def __call__(self, m: np.ndarray) -> np.ndarray:
         n = len(self.rows)
@@ -217,7 +251,9 @@ class _Ranker:
         above = ((self.rows + 1) * self.width - np.searchsorted(
             self.flat, shifted, side="right")).astype(np.float64)
         at_entry = at[self.p]
-        above -= np.bincount(self.p, weights=self.entry > at_entry, minlength=n)
+        # the entries among them, compared exactly as the sorted rows were
+        counted = self.entry_shifted > shifted[self.p]
+        above -= np.bincount(self.p, weights=counted, minlength=n)
         lifted = self.entry_finite & (self.entry + m > at_entry)
         above += np.bincount(self.p, weights=lifted, minlength=n)
         rank = 1 + above

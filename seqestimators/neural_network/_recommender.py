@@ -44,8 +44,10 @@ from ._priors import (
     PRIOR_OFF,
     add_priors,
     choice_positions,
-    choose_prior_weights,
+    pick_prior_weights,
     position_entries,
+    prior_settings,
+    settings_ndcg,
     transition_table,
 )
 from ._recommender_doc import recommender_doc
@@ -389,16 +391,27 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
             return dict(PRIOR_OFF), empty
         p, j, counts, truth = position_entries(held_out, target, positions, table,
                                                leave_one_out=valid is None)
-        scores = self._network_scores(net, held_out, positions, device)
-        weights, _ = choose_prior_weights(scores, p, j, counts, truth, int(self.k),
-                                          bool(self.exclude_seen))
+        settings = prior_settings()
+        ndcg = np.zeros((len(settings), len(positions)))
+        row_of = np.full(len(positions), -1)
+        for which, scores in self._network_score_blocks(net, held_out, positions,
+                                                         device):
+            row_of[:] = -1
+            row_of[which] = np.arange(len(which))
+            e = np.flatnonzero(row_of[p] >= 0)
+            ndcg[:, which] = settings_ndcg(scores, row_of[p[e]], j[e], counts[e],
+                                           truth[which], int(self.k),
+                                           bool(self.exclude_seen), settings)
+        weights, _ = pick_prior_weights(settings, ndcg)
         if weights["transition"] > 0:
             return weights, transition_table(Xr, target)
         return weights, empty
 
-    def _network_scores(self, net, X, positions, device) -> np.ndarray:
-        """The network's scores ``(len(positions), n_ids)`` of the next id
-        after each of ``positions`` (global event indices of ``X``)."""
+    def _network_score_blocks(self, net, X, positions, device):
+        """Yield ``(which, scores)``: the network's scores ``(len(which),
+        n_ids)`` of the next id after ``positions[which]`` (global event
+        indices of ``X``), in blocks of at most ``MAX_SCORE_FLOATS // 4``
+        scores."""
         module = net.module_
         n_items = module.item_table.shape[0]
         seq = np.searchsorted(X.offsets, positions, side="right") - 1
@@ -408,13 +421,12 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         step = step - (X.lengths[seq] - Xw.lengths[seq])
         rows_all = np.unique(seq)
         rows_all = rows_all[np.argsort(Xw.lengths[rows_all], kind="stable")]
-        rows_cap = max(1, event_cap(n_items, 0, 1) // CHOICE_STEPS)
+        rows_cap = max(1, event_cap(n_items, 0, 1) // (4 * CHOICE_STEPS))
         max_events = event_cap(self._floats_per_event(net.get_params_for("module")),
                                0, 1)
         starts, stops = cut_batches(Xw.lengths[rows_all],
                                     np.zeros(len(rows_all), dtype=np.int64),
                                     min(PREDICT_BATCH_SIZE, rows_cap), max_events)
-        out = np.empty((len(positions), n_items), dtype=np.float32)
         local = np.full(len(X), -1)
         where = torch.device(device)
         with torch.inference_mode():
@@ -422,14 +434,13 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
                 rows = rows_all[start:stop]
                 local[:] = -1
                 local[rows] = np.arange(len(rows))
-                sel = np.flatnonzero(local[seq] >= 0)
+                which = np.flatnonzero(local[seq] >= 0)
                 (cat, num), lens = pad_rows(Xw.offsets, [Xw.categorical, Xw.numeric],
                                             rows)
                 t = [torch.from_numpy(a).to(where) for a in (cat, num, lens)]
-                q = module(*t)[torch.from_numpy(local[seq[sel]]).to(where),
-                               torch.from_numpy(step[sel]).to(where)]
-                out[sel] = module.scores(q).float().cpu().numpy()
-        return out
+                q = module(*t)[torch.from_numpy(local[seq[which]]).to(where),
+                               torch.from_numpy(step[which]).to(where)]
+                yield which, module.scores(q).float().cpu().numpy()
 
     def _record_history(self):
         history = self.net_.history
