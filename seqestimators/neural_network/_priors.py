@@ -60,7 +60,7 @@ def transition_table(X: RaggedSequences, target: int) -> np.ndarray:
     >>> import numpy as np
     >>> X = RaggedSequences([0, 3, 5], categorical=np.array([2, 3, 2, 2, 3]))
     >>> transition_table(X, 0).tolist()
-    [[2, 2, 1], [2, 3, 2], [3, 2, 1]]
+    [[2, 3, 2], [3, 2, 1]]
     """
     ids = X.categorical[:, target].astype(np.int64)
     follows = np.ones(X.n_events, dtype=bool)
