@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 for script in ("bench_training.py", "bench_predict.py", "bench_vectorize.py",
                "bench_scale.py", "bench_transformer.py", "bench_latency.py",
                "bench_serving.py", "bench_ddp.py", "bench_out_of_core.py",
-               "bench_tuning_postgres.py", "next_item/bench_scale.py"):
+               "bench_tuning_postgres.py", "next_item/bench_scale.py",
+               "next_item/bench_prefix_speed.py"):
     print(f"\n=== {script} ===", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)
