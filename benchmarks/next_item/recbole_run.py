@@ -12,8 +12,9 @@ event of each user, validates on the one before, and ranks the full
 catalogue (``mode: full``). ``recbole.quick_start`` is not imported: with
 numpy 2 its ray 2.6 import fails (``np.bool8``); the model, trainer and data
 modules work once ``np.float_`` and ``np.unicode_`` (removed in numpy 2) are
-aliased. RecBole's full ranking of a sequential model does not remove the
-history's items, unlike ``run.py`` on MovieLens.
+aliased, and its own checkpoint is reloaded with ``weights_only=False``
+(torch 2.6 changed the default). RecBole's full ranking of a sequential
+model does not remove the history's items, unlike ``run.py`` on MovieLens.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def write_atomic(X: pd.DataFrame, folder: Path, name: str) -> None:
 def main(dataset: str, model_name: str, epochs: int = 10) -> dict:
     # RecBole 1.2.1 reads aliases that numpy 2 removed
     np.float_, np.complex_, np.unicode_ = np.float64, np.complex128, np.str_
+    # and reloads its best checkpoint (written by this very run) with
+    # torch.load's pre-2.6 default
+    import torch
+
+    load = torch.load
+    torch.load = lambda *a, **k: load(*a, **{**k, "weights_only": False})
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
     from recbole.model import sequential_recommender
