@@ -33,7 +33,7 @@ from ..neural_network import (
     TransformerSequenceRecommender,
     TransformerSequenceRegressor,
 )
-from ..neural_network._state import MAX_THREADS
+from ..neural_network._state import MAX_THREADS, check_attribute_kinds
 from ..preprocessing import SequenceVectorizer
 
 __all__ = ["SUPPORTED", "check_generic_params", "restore_generic"]
@@ -155,17 +155,8 @@ def restore_generic(est: Any, attributes: Any) -> None:
     """Set the fitted attributes of a scikit-learn class or the vectorizer
     after checking each name and kind against the list of its class."""
     name = type(est).__name__
-    kinds = {**_ANY, **_ATTRIBUTES[type(est)]}
-    if not isinstance(attributes, dict):
-        raise ValueError(f"the attributes of {name} must be a mapping")
-    for key, value in attributes.items():
-        if key not in kinds:
-            raise ValueError(
-                f"bad attribute name {key!r:.80} for {name}: not one of its fitted "
-                f"attributes ({', '.join(sorted(kinds))})"
-            )
-        if not _KINDS[kinds[key]](value):
-            raise ValueError(f"bad value for {name}.{key}: expected {kinds[key]}")
+    check_attribute_kinds(name, attributes, {**_ANY, **_ATTRIBUTES[type(est)]},
+                          _KINDS)
     est.__dict__.update(attributes)
 
 
