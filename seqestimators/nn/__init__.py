@@ -25,7 +25,13 @@ from ._model import SequenceNet
 from ._pooling import POOLINGS, SequencePooling, padding_mask, parse_pooling
 from ._recurrent import RecurrentEncoder, reverse_within_lengths
 from ._transformer import TransformerEncoder
-from ._wide import NUMERIC_SUMMARIES, WideEvents, l2_gradient, numeric_summaries
+from ._wide import (
+    NUMERIC_SUMMARIES,
+    WideEvents,
+    l2_gradient,
+    numeric_summaries,
+    repeat_counts,
+)
 
 __all__ = [
     "COMBINE",
@@ -45,6 +51,7 @@ __all__ = [
     "l2_gradient",
     "network_class",
     "numeric_summaries",
+    "repeat_counts",
     "padding_mask",
     "parse_pooling",
     "reverse_within_lengths",

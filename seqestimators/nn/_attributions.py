@@ -96,8 +96,10 @@ def wide_event_terms(wide: nn.Module, categorical: torch.Tensor,
     -------
     torch.Tensor of shape (batch, T, n_categorical, n_outputs)
         The weight of each event's id, plus ``1/k`` of the weight of every
-        run of ``k`` ids (hashed n-gram) that holds the event, divided by
-        ``sqrt(length)``; zero at padding. Summed over the events and
+        run of ``k`` ids (hashed n-gram) that holds the event, each times
+        its share of its count (``WideEvents.event_factor``: 1, or
+        ``log1p(c) / c`` for log1p counts), divided by ``sqrt(length)``;
+        zero at padding. Summed over the events and
         channels, the wide path's output without its numeric summaries.
 
     Examples
@@ -120,19 +122,24 @@ def wide_event_terms(wide: nn.Module, categorical: torch.Tensor,
     parts = []
     for i, w in enumerate(wide.weights):
         w = torch.cat([torch.zeros_like(w[:1]), w[1:]])  # padding reads zero
-        parts.append(nn.functional.embedding(ids[..., i], w))
+        col = ids[..., i]
+        parts.append(nn.functional.embedding(col, w) * wide.event_factor(col, col > 0))
     if not parts:  # a wide path of numeric summaries only
         n_outputs = wide.numeric_weights.shape[1]
         return categorical.new_zeros((*ids.shape, n_outputs), dtype=torch.float32)
     terms = torch.stack(parts, dim=2)
-    if wide.ngram_weights is not None:
-        runs = [(c, k) for c in wide.ngram_channels
-                for k in range(2, min(wide.ngrams, T) + 1)]
-        for (c, k), (code, valid) in zip(runs, wide._ngram_codes(ids, lengths)):
-            rows = nn.functional.embedding(code, wide.ngram_weights)
-            share = rows * valid.unsqueeze(-1).to(rows.dtype) / k
-            for j in range(k):
-                terms[:, j : T - k + 1 + j, c] += share
+    runs = None if wide.ngram_weights is None else wide.ngram_runs(ids, lengths)
+    if runs is not None:
+        code, valid = runs
+        shares = nn.functional.embedding(code, wide.ngram_weights)
+        shares = shares * wide.event_factor(code, valid)
+        start = 0
+        for c in wide.ngram_channels:
+            for k in range(2, min(wide.ngrams, T) + 1):
+                share = shares[:, start : start + T - k + 1] / k
+                start += T - k + 1
+                for j in range(k):
+                    terms[:, j : T - k + 1 + j, c] += share
     scale = lengths.clamp(min=1).to(terms.dtype).sqrt()
     return terms / scale.view(-1, 1, 1, 1)
 

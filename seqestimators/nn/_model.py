@@ -103,6 +103,11 @@ class SequenceNet(nn.Module):
         The wide path also weighs the numeric channels' summaries (mean,
         std, min, max, last and the log length; see
         :func:`~seqestimators.nn.numeric_summaries`).
+    wide_counts : {"linear", "log1p"}, default="linear"
+        How the wide path enters an id's (or n-gram's) count c in a
+        sequence: c, or ``log1p(c)`` (the estimators' choice; "linear" is
+        the default here so that networks described before it existed
+        rebuild unchanged).
     encoder : {"recurrent", "transformer"}, default="recurrent"
         :class:`RecurrentEncoder` or
         :class:`TransformerEncoder` (pre-norm
@@ -171,6 +176,7 @@ class SequenceNet(nn.Module):
         wide_ngram_channels: Sequence[int] | None = None,
         input_dropout: float = 0.0,
         wide_numeric: bool = False,
+        wide_counts: str = "linear",
         encoder: str = "recurrent",
         num_heads: int = 4,
         causal: bool = False,
@@ -214,7 +220,7 @@ class SequenceNet(nn.Module):
             self.wide = WideEvents(
                 cardinalities, n_outputs, l2=wide_l2, ngrams=wide_ngrams,
                 ngram_channels=wide_ngram_channels,
-                n_numeric=n_wide_numeric,
+                n_numeric=n_wide_numeric, counts=wide_counts,
             )
         self.head_dropout = nn.Dropout(dropout)
         self.head = nn.Linear(size, n_outputs)

@@ -15,10 +15,19 @@ from torch import nn
 
 from ._pooling import padding_mask
 
-__all__ = ["NUMERIC_SUMMARIES", "WideEvents", "l2_gradient", "numeric_summaries"]
+__all__ = [
+    "COUNT_TRANSFORMS",
+    "NUMERIC_SUMMARIES",
+    "WideEvents",
+    "l2_gradient",
+    "numeric_summaries",
+    "repeat_counts",
+]
 
 #: the per-channel summaries of the numeric channels, in this order
 NUMERIC_SUMMARIES = ("mean", "std", "min", "max", "last")
+#: how the wide path enters an id's (or n-gram's) count c in a sequence
+COUNT_TRANSFORMS = ("linear", "log1p")
 
 
 class _L2Gradient(torch.autograd.Function):
@@ -118,6 +127,56 @@ def numeric_summaries(numeric: torch.Tensor, lengths: torch.Tensor,
     return torch.cat([mean, std, low, high, last, size], dim=1)
 
 
+def repeat_counts(code: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """How often each entry's code occurs among the valid entries of its row.
+
+    Sort-based (``O(L log L)`` per row, no ``L x L`` comparison) and made of
+    operations that trace to ONNX (sort, cumulative sum, scatter, gather).
+
+    Parameters
+    ----------
+    code : torch.Tensor of shape (batch, L)
+        Integer codes (ids, hashed n-grams), non-negative where valid.
+    valid : torch.Tensor of shape (batch, L)
+        Which entries count.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, L)
+        float32 counts at the valid entries, 1 elsewhere.
+
+    Examples
+    --------
+    >>> import torch
+    >>> code = torch.tensor([[5, 3, 5, 5, 3, 0]])
+    >>> repeat_counts(code, code > 0).tolist()
+    [[3.0, 2.0, 3.0, 3.0, 2.0, 1.0]]
+    """
+    L = code.shape[1]
+    # invalid entries get distinct negative codes: runs of one of their own
+    distinct = -1 - torch.arange(L, device=code.device).unsqueeze(0)
+    key = torch.where(valid, code.to(torch.int64), distinct)
+    ordered, perm = torch.sort(key, dim=1)
+    starts = torch.ones_like(ordered, dtype=torch.int64)
+    starts[:, 1:] = (ordered[:, 1:] != ordered[:, :-1]).to(torch.int64)
+    run = torch.cumsum(starts, dim=1) - 1
+    ones = torch.ones_like(ordered, dtype=torch.float32)
+    sizes = torch.zeros_like(ones).scatter_add(1, run, ones)
+    return torch.zeros_like(ones).scatter(1, perm, sizes.gather(1, run))
+
+
+def count_factor(code: torch.Tensor, valid: torch.Tensor,
+                 counts: str) -> torch.Tensor:
+    """Each entry's share of its code's feature value: 1 at the valid
+    entries for ``"linear"`` (c entries make c), ``log1p(c) / c`` for
+    ``"log1p"`` (c entries make log1p(c)); 0 at the invalid entries."""
+    keep = valid.to(torch.float32)
+    if counts == "linear":
+        return keep
+    c = repeat_counts(code, valid)
+    return torch.log1p(c) / c * keep
+
+
 class WideEvents(nn.Module):
     """Sum of one weight vector per event, over the real steps, divided by
     ``sqrt(length)``.
@@ -125,7 +184,10 @@ class WideEvents(nn.Module):
     Each categorical channel gets a table of ``n_outputs`` weights per id
     (initialized at zero, id 0 is padding and stays zero): a linear model on
     the counts of the ids, scaled so that long and short sequences give
-    logits of a similar size.
+    logits of a similar size. With ``counts="log1p"`` an id (or n-gram) seen
+    c times in a sequence enters as ``log1p(c)`` instead of c (each of its
+    events weighs ``log1p(c) / c``), the sublinear counts of a bag-of-words
+    model: a k-mer seen 50 times does not outweigh one seen twice 50 to 1.
 
     Parameters
     ----------
@@ -147,6 +209,9 @@ class WideEvents(nn.Module):
     n_numeric : int, default=0
         Numeric channels; above 0 the model also weighs their
         :func:`numeric_summaries` (and the log length).
+    counts : {"linear", "log1p"}, default="linear"
+        How a count c of an id or n-gram in a sequence enters the model:
+        as c, or as ``log1p(c)`` (see :func:`repeat_counts`).
 
     Attributes
     ----------
@@ -174,8 +239,14 @@ class WideEvents(nn.Module):
         buckets=2**18,
         ngram_channels=None,
         n_numeric=0,
+        counts="linear",
     ):
         super().__init__()
+        if counts not in COUNT_TRANSFORMS:
+            raise ValueError(
+                f"counts must be one of {COUNT_TRANSFORMS}; got {counts!r}."
+            )
+        self.counts = counts
         self.weights = nn.ParameterList(
             nn.Parameter(torch.zeros(int(n), int(n_outputs))) for n in cardinalities
         )
@@ -254,7 +325,12 @@ class WideEvents(nn.Module):
             # the padding row is held at zero (read through a zeroed copy)
             w = self._weight(w)
             w = torch.cat([torch.zeros_like(w[:1]), w[1:]])
-            out = out + nn.functional.embedding(ids[..., i], w).sum(1)
+            col = ids[..., i]
+            rows = nn.functional.embedding(col, w)
+            if self.counts == "linear":
+                out = out + rows.sum(1)
+            else:
+                out = out + (rows * self.event_factor(col, col > 0)).sum(1)
         if self.ngram_weights is not None:
             out = out + self._ngrams(ids, lengths)
         scale = lengths.clamp(min=1).to(torch.float32).sqrt().unsqueeze(1)
@@ -269,6 +345,12 @@ class WideEvents(nn.Module):
                 out = out + (z.double() @ w.double()).to(z.dtype)
         return out
 
+    def event_factor(self, code: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """``(batch, L, 1)``: each entry's share of its code's feature value
+        under :attr:`counts` (0 where not valid); the one rule the forward
+        pass, :meth:`design` and the per-event attributions share."""
+        return count_factor(code, valid, self.counts).unsqueeze(-1)
+
     def _ngram_codes(self, ids: torch.Tensor, lengths: torch.Tensor):
         """Per channel and run length k in 2..ngrams: the bucket of each
         window ``(batch, T - k + 1)`` and whether it lies within the length."""
@@ -282,41 +364,57 @@ class WideEvents(nn.Module):
                 starts = torch.arange(T - k + 1, device=ids.device).unsqueeze(0)
                 yield code % n_buckets, starts + k <= lengths.unsqueeze(1)
 
+    def ngram_runs(self, ids: torch.Tensor, lengths: torch.Tensor):
+        """Every channel's and run length's bucket codes side by side,
+        ``(batch, L)``, with whether each lies within the length (None when
+        the sequences are too short for any run)."""
+        parts = list(self._ngram_codes(ids, lengths))
+        if not parts:
+            return None
+        code = torch.cat([c for c, _ in parts], dim=1)
+        return code, torch.cat([v for _, v in parts], dim=1)
+
     def _ngrams(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Summed weights of the hashed runs of 2..ngrams ids (within length)."""
-        w = self._weight(self.ngram_weights)
-        out = 0.0
-        for code, valid in self._ngram_codes(ids, lengths):
-            rows = nn.functional.embedding(code, w)
-            out = out + (rows * valid.unsqueeze(-1).to(rows.dtype)).sum(1)
-        return out
+        """Summed weights of the hashed runs of 2..ngrams ids (within length);
+        the runs share one table, so their counts are taken together."""
+        runs = self.ngram_runs(ids, lengths)
+        if runs is None:
+            return 0.0
+        code, valid = runs
+        rows = nn.functional.embedding(code, self._weight(self.ngram_weights))
+        return (rows * self.event_factor(code, valid)).sum(1)
 
     # ------------------------------------------------ the design matrix
     def design(self, categorical, lengths, numeric=None) -> dict[str, torch.Tensor]:
         """The linear model's features of a batch, by group: a sparse
-        ``(batch, n_ids)`` matrix of id counts / sqrt(length) per categorical
-        channel (the padding id left out), the same for the n-gram buckets,
+        ``(batch, n_ids)`` matrix of id counts (as :attr:`counts` enters
+        them) / sqrt(length) per categorical channel (the padding id left
+        out), the same for the n-gram buckets,
         and the raw numeric summaries. :meth:`design_output` of it equals
         :meth:`forward` of the batch (up to float rounding); fitting on it
         reads each event once, not once per evaluation."""
         mask = padding_mask(lengths, categorical.shape[1])
         ids = categorical.masked_fill(~mask.unsqueeze(-1), 0)
         inv = 1.0 / lengths.clamp(min=1).to(torch.float32).sqrt()
-        rows = torch.arange(len(lengths), device=ids.device).unsqueeze(1)
         out = {}
         for i, w in enumerate(self.weights):
             col = ids[..., i]
-            out[f"ids_{i}"] = _counts(rows, col, col > 0, inv, w.shape[0])
-        if self.ngram_weights is not None:
-            parts = [(code, valid) for code, valid in self._ngram_codes(ids, lengths)]
-            if parts:
-                code = torch.cat([c for c, _ in parts], dim=1)
-                valid = torch.cat([v for _, v in parts], dim=1)
-                n_buckets = self.ngram_weights.shape[0]
-                out["ngrams"] = _counts(rows, code, valid, inv, n_buckets)
+            out[f"ids_{i}"] = self._design_counts(col, col > 0, inv, w.shape[0])
+        runs = None if self.ngram_weights is None else self.ngram_runs(ids, lengths)
+        if runs is not None:
+            code, valid = runs
+            out["ngrams"] = self._design_counts(
+                code, valid, inv, self.ngram_weights.shape[0]
+            )
         if self.numeric_weights is not None and numeric is not None:
             out["numeric"] = numeric_summaries(numeric.to(torch.float32), lengths)
         return out
+
+    def _design_counts(self, code, valid, inv, n_cols) -> torch.Tensor:
+        """Sparse ``(batch, n_cols)``: per row, the summed
+        :meth:`event_factor` of each code's entries, / sqrt(length)."""
+        values = self.event_factor(code, valid)[..., 0] * inv.unsqueeze(1)
+        return _counts(code, valid, values, n_cols)
 
     def design_output(self, design: dict[str, torch.Tensor]) -> torch.Tensor:
         """The wide path's output for a :meth:`design` (weights as trained,
@@ -333,15 +431,13 @@ class WideEvents(nn.Module):
         return out
 
 
-def _counts(rows, cols, keep, value, n_cols) -> torch.Tensor:
-    """Sparse ``(batch, n_cols)`` sums of ``value[row]`` at ``(row, col)``
-    for the kept entries of the ``(batch, T)`` index arrays."""
-    rows = rows.expand_as(cols)[keep]
-    cols = cols[keep]
-    values = value[rows]
+def _counts(cols, keep, values, n_cols) -> torch.Tensor:
+    """Sparse ``(batch, n_cols)`` sums of ``values`` at ``(row, col)`` for
+    the kept entries of the ``(batch, T)`` arrays."""
+    rows = torch.arange(len(cols), device=cols.device).unsqueeze(1).expand_as(cols)
     matrix = torch.sparse_coo_tensor(
-        torch.stack([rows, cols.to(rows.dtype)]), values,
-        size=(len(value), int(n_cols)), check_invariants=False,
+        torch.stack([rows[keep], cols[keep].to(rows.dtype)]), values[keep],
+        size=(len(cols), int(n_cols)), check_invariants=False,
     )
     return matrix.coalesce()
 
