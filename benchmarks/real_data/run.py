@@ -265,10 +265,29 @@ def _fmt(row, digits=3) -> str:
     return f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}"
 
 
+def _provenance(results, args, wall) -> list[str]:
+    """Which run(s) the rows come from: one line per distinct command (a
+    results CSV merged from several runs, e.g. the library's rows rerun
+    after a change, names each with its models, wall time and machine)."""
+    runs = []
+    if "command" in results and results["command"].notna().any():
+        runs = results.dropna(subset=["command"]).groupby(
+            ["command", "machine"], sort=False)
+    if len(runs) <= 1:
+        return [f"`{args.command}` — {len(args.seeds)} seed(s) × {args.folds} folds, "
+                f"{wall / 60:.1f} min wall time, {args.machine}.", ""]
+    lines = [f"{len(args.seeds)} seed(s) × {args.folds} folds; the rows come "
+             f"from {len(runs)} runs:", ""]
+    for (command, machine), rows in runs:
+        models = ", ".join(sorted(rows["model"].dropna().unique()))
+        lines.append(f"- `{command}` ({rows['wall_seconds'].max() / 60:.1f} min "
+                     f"wall time, {machine}): {models}.")
+    return lines + [""]
+
+
 def summary_markdown(results, agg, info, args, wall) -> str:
     lines = ["# Real-data suite: results", ""]
-    lines += [f"`{args.command}` — {len(args.seeds)} seed(s) × {args.folds} folds, "
-              f"{wall / 60:.1f} min wall time, {args.machine}.", ""]
+    lines += _provenance(results, args, wall)
     lines += ["Scores are mean ± std over all folds and seeds (seed spread: std of "
               "the per-seed means, in brackets). ROC AUC and accuracy: higher is "
               "better; Poisson deviance: lower is better. 'best classic' is the "
