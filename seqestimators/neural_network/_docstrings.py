@@ -46,8 +46,8 @@ bag_pooling : str, tuple of str or None, default="mean+max"
     "wide": """\
 wide : bool, default=True
     Add a generalized linear model to the outputs: one weight per
-    categorical id (summed over the events, divided by ``sqrt(length)``)
-    and per standardized summary of each numeric channel (mean, std, min,
+    categorical id (an id seen c times in a sequence weighs ``log1p(c)``,
+    divided by ``sqrt(length)``) and per standardized summary of each numeric channel (mean, std, min,
     max, last value, and the log length). It is fitted first, alone and to
     convergence (L-BFGS, the penalty of ``wide_alpha``), then frozen: the
     network starts as this LogisticRegression / PoissonRegressor / ridge

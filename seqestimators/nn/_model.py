@@ -85,9 +85,9 @@ class SequenceNet(nn.Module):
         bag) is the plain network.
     wide : bool, default=False
         Add :class:`WideEvents` (one weight per categorical id and output,
-        summed over the events / sqrt(length)) to the outputs: a logistic
-        regression on the bag of ids inside the network. Without categorical
-        channels there is no wide path.
+        summed over the events / sqrt(length); see ``wide_counts``) to the
+        outputs: a logistic regression on the bag of ids inside the
+        network. Without categorical channels there is no wide path.
     wide_l2 : float, default=0.0
         L2 penalty of the wide weights (see :class:`WideEvents`).
     wide_ngrams : int, default=1
