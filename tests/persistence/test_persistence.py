@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -570,3 +571,48 @@ def test_model_trained_on_cuda_loads_on_cpu(event_pipeline, tmp_path):
     assert clf.device_ == "cpu" and clf.device == "cuda"
     assert next(clf.net_.module_.parameters()).device.type == "cpu"
     np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+
+
+# ------------------------------------------------- the wide path's counts
+def _module_kwargs(doc):
+    """The (one) module description inside a model file's JSON."""
+    if isinstance(doc, dict):
+        if "module_kwargs" in doc:
+            return doc["module_kwargs"]
+        found = [_module_kwargs(v) for v in doc.values()]
+    elif isinstance(doc, list):
+        found = [_module_kwargs(v) for v in doc]
+    else:
+        return None
+    return next((f for f in found if f is not None), None)
+
+
+def test_files_written_before_log1p_counts_load_with_linear_counts(tmp_path):
+    """The estimators enter an id seen c times as log1p(c) and save that
+    choice; a file without it (written before) rebuilds with counts as c,
+    as it was trained, and an unknown transform is refused."""
+    rng = np.random.RandomState(0)
+    events = [list(rng.choice(list("abcd"), size=rng.randint(4, 12)))
+              for _ in range(160)]
+    X = pd.DataFrame({"event": events})
+    y = np.array([e.count("a") >= 3 for e in events]).astype(int)
+    pipe = make_pipeline(SequenceVectorizer(), LSTMSequenceClassifier(**TINY))
+    pipe.fit(X, y)
+    wide = pipe[-1].net_.module_.wide
+    assert wide.counts == "log1p"
+    assert any(bool((w != 0).any()) for w in wide.weights)
+    _, path = _round_trip(pipe, tmp_path)
+    doc = _doc(path)
+    assert _module_kwargs(doc)["wide_counts"] == "log1p"
+
+    del _module_kwargs(doc)["wide_counts"]
+    old = load(_rewrite(path, doc=doc))
+    assert old[-1].net_.module_.wide.counts == "linear"
+    as_trained = copy.deepcopy(pipe)
+    as_trained[-1].net_.module_.wide.counts = "linear"
+    np.testing.assert_array_equal(old.predict_proba(X), as_trained.predict_proba(X))
+    assert not np.array_equal(old.predict_proba(X), pipe.predict_proba(X))
+
+    _module_kwargs(doc)["wide_counts"] = "sqrt"
+    with pytest.raises(ModelFileError, match="counts must be one of"):
+        load(_rewrite(path, doc=doc))
