@@ -15,10 +15,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from sklearn.base import clone
 
 import seqestimators.neural_network._base as base
+from seqestimators.neural_network._batching import SequenceDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import models  # noqa: E402
@@ -41,9 +43,38 @@ def paired_z(first, second) -> float:
     return float(mean / (var / n_eff).sqrt().clamp_min(1e-300))
 
 
+def split_half():
+    """Patch the estimators: their validation rows are halved at random;
+    early stopping (and the epoch kept) sees the first half only, the keep
+    decision the second only. The training rows are unchanged."""
+    estimator = base._BaseSequenceEstimator
+    split, keep = estimator._split, estimator._keep_linear_model
+
+    def _split(self, n, stratify):
+        train, valid = split(self, n, stratify)
+        rng = np.random.RandomState(self._seed)
+        valid = rng.permutation(valid)
+        half = max(1, len(valid) // 2)
+        self._decide_rows = np.sort(valid[half:])
+        return train, np.sort(valid[:half])
+
+    def _keep(self, start, valid_ds, all_ds, parallel=None):
+        rows = self._decide_rows
+        w = all_ds.sample_weight
+        decide_ds = SequenceDataset(all_ds.X[rows], all_ds.y[rows],
+                                    None if w is None else w[rows])
+        return keep(self, start, decide_ds, all_ds, parallel)
+
+    estimator._split, estimator._keep_linear_model = _split, _keep
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", choices=["network", "linear"], required=True)
+    parser.add_argument("--keep", choices=["network", "linear", "rule"],
+                        required=True)
+    parser.add_argument("--split-half", action="store_true",
+                        help="early stopping on one half of the validation "
+                             "split, the keep decision on the other (round 4d)")
     parser.add_argument("--tasks", nargs="+", default=list(tasks.TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", required=True)
@@ -51,9 +82,13 @@ def main():
 
     def decide(network, linear):
         SEEN["z"] = paired_z(network, linear)
+        if args.keep == "rule":
+            return SEEN["z"] < -1
         return args.keep == "network"
 
     base.better_by_one_se = decide
+    if args.split_half:
+        split_half()
     with open(args.out, "a") as out:
         for name in args.tasks:
             task = tasks.TASKS[name](cache=None, quick=False)
@@ -65,6 +100,7 @@ def main():
                                          seed, fold, train, test)
                     out.write(json.dumps(dict(
                         task=name, seed=seed, fold=fold, keep=args.keep,
+                        split_half=args.split_half,
                         score=row.get("score"), z=SEEN.get("z"),
                         best_epoch=row.get("best_epoch"),
                         fit_seconds=row.get("fit_seconds"))) + "\n")
