@@ -47,12 +47,13 @@ bag_pooling : str, tuple of str or None, default="mean+max"
 wide : bool, default=True
     Add a generalized linear model to the outputs: one weight per
     categorical id (an id seen c times in a sequence weighs ``log1p(c)``,
-    divided by ``sqrt(length)``) and per standardized summary of each numeric channel (mean, std, min,
-    max, last value, and the log length). It is fitted first, alone and to
-    convergence (L-BFGS, the penalty of ``wide_alpha``), then frozen: the
-    network starts as this LogisticRegression / PoissonRegressor / ridge
-    model and learns only what it misses, and is kept only if it beats the
-    linear model on the validation split by more than one standard error
+    divided by ``sqrt(length)``) and per standardized summary of each
+    numeric channel (mean, std, min, max, last value, and the log length).
+    It is fitted first, alone and to convergence (L-BFGS, the penalty of
+    ``wide_alpha``), then frozen: the network starts as this
+    LogisticRegression / PoissonRegressor / ridge model and learns only
+    what it misses, and is kept only if it beats the linear model on the
+    validation split by more than one standard error
     (else ``best_epoch_ == 0``). The fitted penalty is ``wide_alpha_``.""",
     "wide_alpha": """\
 wide_alpha : float or "auto", default="auto"
