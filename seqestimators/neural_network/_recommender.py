@@ -422,25 +422,32 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         rows_all = np.unique(seq)
         rows_all = rows_all[np.argsort(Xw.lengths[rows_all], kind="stable")]
         rows_cap = max(1, event_cap(n_items, 0, 1) // (4 * CHOICE_STEPS))
-        max_events = event_cap(self._floats_per_event(net.get_params_for("module")),
-                               0, 1)
-        starts, stops = cut_batches(Xw.lengths[rows_all],
-                                    np.zeros(len(rows_all), dtype=np.int64),
-                                    min(PREDICT_BATCH_SIZE, rows_cap), max_events)
         local = np.full(len(X), -1)
         where = torch.device(device)
         with torch.inference_mode():
-            for start, stop in zip(starts, stops):
-                rows = rows_all[start:stop]
+            for rows, t in self._padded_batches(net, Xw, rows_all, rows_cap, where):
                 local[:] = -1
                 local[rows] = np.arange(len(rows))
                 which = np.flatnonzero(local[seq] >= 0)
-                (cat, num), lens = pad_rows(Xw.offsets, [Xw.categorical, Xw.numeric],
-                                            rows)
-                t = [torch.from_numpy(a).to(where) for a in (cat, num, lens)]
                 q = module(*t)[torch.from_numpy(local[seq[which]]).to(where),
                                torch.from_numpy(step[which]).to(where)]
                 yield which, module.scores(q).float().cpu().numpy()
+
+    def _padded_batches(self, net, Xw, rows, rows_cap: int, device):
+        """Yield ``(batch_rows, [categorical, numeric, lengths])``: the rows
+        of ``Xw`` in the given order, cut into padded batches of at most
+        ``rows_cap`` rows (and ``PREDICT_BATCH_SIZE``) and of at most the
+        events the network's memory per event allows, as tensors on
+        ``device``; the one batching of every scoring pass."""
+        max_events = event_cap(self._floats_per_event(net.get_params_for("module")),
+                               0, 1)
+        chunks = np.zeros(len(rows), dtype=np.int64)
+        starts, stops = cut_batches(Xw.lengths[rows], chunks,
+                                    min(PREDICT_BATCH_SIZE, rows_cap), max_events)
+        for start, stop in zip(starts, stops):
+            batch = rows[start:stop]
+            (cat, num), lens = pad_rows(Xw.offsets, [Xw.categorical, Xw.numeric], batch)
+            yield batch, [torch.from_numpy(a).to(device) for a in (cat, num, lens)]
 
     def _record_history(self):
         history = self.net_.history
@@ -466,22 +473,11 @@ class _BaseSequenceRecommender(RecommenderStateMixin, BaseEstimator):
         window = self._window()
         rows_cap = event_cap(n_items, 0, 1)  # rows x n_items scores per batch
         order = np.argsort(Xr.lengths, kind="stable")
-        lengths = Xr.lengths if window is None else np.minimum(Xr.lengths, window)
-        starts, stops = cut_batches(
-            lengths[order], np.zeros(len(order), dtype=np.int64),
-            min(PREDICT_BATCH_SIZE, rows_cap),
-            event_cap(self._floats_per_event(self.net_.get_params_for("module")),
-                      0, 1),
-        )
         out = np.empty((len(Xr), k), dtype=np.int64)
         Xw = Xr if window is None else Xr.truncate(window)
         device = torch.device(self.device_)
         with torch.inference_mode(), cpu_runtime(self.n_threads, all_threads=False):
-            for start, stop in zip(starts, stops):
-                rows = order[start:stop]
-                (cat, num), lens = pad_rows(Xw.offsets, [Xw.categorical, Xw.numeric],
-                                            rows)
-                t = [torch.from_numpy(a).to(device) for a in (cat, num, lens)]
+            for rows, t in self._padded_batches(self.net_, Xw, order, rows_cap, device):
                 q = module(*t)
                 last = q[torch.arange(len(rows)), (t[2] - 1).clamp(min=0)]
                 scores = module.scores(last).float().cpu().numpy()
