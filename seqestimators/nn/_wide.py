@@ -327,10 +327,7 @@ class WideEvents(nn.Module):
             w = torch.cat([torch.zeros_like(w[:1]), w[1:]])
             col = ids[..., i]
             rows = nn.functional.embedding(col, w)
-            if self.counts == "linear":
-                out = out + rows.sum(1)
-            else:
-                out = out + (rows * self.event_factor(col, col > 0)).sum(1)
+            out = out + (rows * self.event_factor(col, col > 0)).sum(1)
         if self.ngram_weights is not None:
             out = out + self._ngrams(ids, lengths)
         scale = lengths.clamp(min=1).to(torch.float32).sqrt().unsqueeze(1)
