@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 import re
 
@@ -479,6 +480,58 @@ def test_linear_model_kept_when_no_epoch_beats_it():
     center = clf.net_.module_.wide.summary_center
     torch.testing.assert_close(center, z.mean(0))
     assert not torch.allclose(center, z[train].mean(0))
+
+
+class _RecordingClassifier(LSTMSequenceClassifier):
+    """Records the network as trained (on the training rows, before the
+    linear part is refitted on every sequence)."""
+
+    def _refit_linear_model(self, all_ds, parallel, heads=None, start=None):
+        if heads is not None:
+            self.trained_ = copy.deepcopy(self.net_.module_)
+            self.trained_.load_state_dict(heads, strict=False)
+            self.linear_on_train_ = copy.deepcopy(self.net_.module_)
+        return super()._refit_linear_model(all_ds, parallel, heads, start)
+
+
+def test_kept_network_adds_to_the_refitted_linear_model():
+    """Labels decided by the first value (which no numeric summary holds):
+    the network beats the linear start and is kept. Its linear part is then
+    refitted on every sequence, the validation split included, as a kept
+    linear model would be, and the network adds to it exactly what it had
+    learned to add to the linear model fitted on the training rows."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 6, 1)).astype(np.float32)
+    y = (X[:, 0, 0] > 0).astype(int)
+    params = dict(hidden_size=8, max_epochs=30, lr=3e-2, random_state=0)
+    clf = _RecordingClassifier(**params).fit(X, y)
+    assert clf.best_epoch_ > 0
+    assert torch.count_nonzero(clf.net_.module_.head.weight) > 0
+    assert clf.score(X, y) > 0.95
+    # the same linear start, the network diverging: the linear model is kept
+    # and refitted on every sequence
+    linear = LSTMSequenceClassifier(**{**params, "max_epochs": 2, "lr": 1.0}).fit(X, y)
+    assert linear.best_epoch_ == 0 and linear.wide_alpha_ == clf.wide_alpha_
+    center = clf.net_.module_.wide.summary_center
+    torch.testing.assert_close(center, linear.net_.module_.wide.summary_center)
+
+    def raw(module):
+        return clf._forward(X) if module is None else _module_output(clf, module, X)
+
+    added = raw(None) - raw(clf.trained_)
+    refit = linear._forward(X) - raw(clf.linear_on_train_)
+    np.testing.assert_allclose(added, refit, atol=2e-5)
+    assert np.abs(refit).max() > 1e-3  # the refit did change the linear model
+
+
+def _module_output(est, module, X):
+    """Raw outputs of ``module`` in place of ``est``'s fitted one."""
+    fitted = est.net_.module_
+    est.net_.module_ = module
+    try:
+        return est._forward(X)
+    finally:
+        est.net_.module_ = fitted
 
 
 def test_fitted_model_holds_no_validation_data():
