@@ -54,7 +54,10 @@ wide : bool, default=True
     LogisticRegression / PoissonRegressor / ridge model and learns only
     what it misses, and is kept only if it beats the linear model on the
     validation split by more than one standard error
-    (else ``best_epoch_ == 0``). The fitted penalty is ``wide_alpha_``.""",
+    (else ``best_epoch_ == 0``). Either way the linear model is then
+    refitted on every sequence, the validation split included, with the
+    penalties chosen; a kept network adds to it what it learned to add.
+    The fitted penalty is ``wide_alpha_``.""",
     "wide_alpha": """\
 wide_alpha : float or "auto", default="auto"
     L2 penalty of the wide weights, as ``1 / C`` of a LogisticRegression

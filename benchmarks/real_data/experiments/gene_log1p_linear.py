@@ -5,10 +5,12 @@ network never kept: the linear start refitted on every training sequence).
 "linear" (c / sqrt(length), rounds 1-3). Round 3b ran a prototype of the
 log1p path patched into this script (commit 6bb171d); the library now
 does it itself. --extra-l2 appends weaker penalties to the linear start's
-path (round 4c). RESULTS.md, rounds 3b and 4c.
+path (round 4c). --ngrams sets the longest k-mer (the default "auto"
+gives 6 on this task; round 5). RESULTS.md, rounds 3b, 4c and 5.
 
     python benchmarks/real_data/experiments/gene_log1p_linear.py \
-        [--counts linear] [--extra-l2 1e-5 1e-6] --seed 0 --folds 0 1 2
+        [--counts linear] [--extra-l2 1e-5 1e-6] [--ngrams 8] --seed 0 \
+        --folds 0 1 2
 """
 
 import argparse
@@ -35,6 +37,8 @@ def main():
     parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--extra-l2", type=float, nargs="*", default=[],
                         help="weaker penalties appended to the path (round 4c)")
+    parser.add_argument("--ngrams", default="auto",
+                        help="wide_ngrams: the longest k-mer (round 5)")
     args = parser.parse_args()
     if args.extra_l2:
         from seqestimators.neural_network import _linear_start
@@ -48,12 +52,14 @@ def main():
     for fold in args.folds:
         train, test = splits[fold]
         model = make_pipeline(SequenceVectorizer(), LSTMSequenceClassifier(
-            random_state=args.seed, max_epochs=1))
+            random_state=args.seed, max_epochs=1,
+            wide_ngrams=args.ngrams if args.ngrams == "auto" else int(args.ngrams)))
         t0 = time.perf_counter()
         row, fitted = run.run_one(task, "linear alone", "library", model,
                                   args.seed, fold, train, test)
         print(json.dumps(dict(
-            counts=args.counts, extra_l2=args.extra_l2, seed=args.seed,
+            counts=args.counts, extra_l2=args.extra_l2, ngrams=args.ngrams,
+            seed=args.seed,
             fold=fold, score=row["score"],
             seconds=round(time.perf_counter() - t0),
             wide_alpha=fitted[-1].wide_alpha_)), flush=True)
