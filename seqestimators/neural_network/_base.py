@@ -116,10 +116,11 @@ def auto_embedding_dim(cardinality: int) -> int:
     return int(min(64, max(4, round(1.6 * cardinality**0.56))))
 
 
-#: n-grams of ``wide_ngrams="auto"``: runs of up to 6 ids when every
-#: categorical channel has at most 32 ids (counting the padding and unknown
-#: ids)
-AUTO_NGRAMS = 6
+#: n-grams of ``wide_ngrams="auto"`` (when every categorical channel has at
+#: most ``AUTO_NGRAM_VOCABULARY`` ids, counting the padding and unknown ids):
+#: runs of up to :func:`auto_ngrams` ids, at most 8 (the hashing work grows
+#: with the longest run)
+AUTO_NGRAMS = 8
 AUTO_NGRAM_VOCABULARY = 32
 #: ... and the median training sequence holds at least 32 events: short
 #: funnels and prefixes (5-20 events) gained nothing from them and lost a
@@ -130,6 +131,36 @@ AUTO_NGRAM_LENGTH = 32
 #: real-data suite's DNA task the linear model alone went from 0.670 to
 #: 0.708 accuracy against the baseline's 0.710; docs/design.md)
 WIDE_COUNTS = "log1p"
+
+
+def auto_ngrams(codes: np.ndarray, n_events: int) -> int:
+    """Longest run of ids the wide path weighs (``wide_ngrams="auto"``) on
+    token strings whose ids (over every event of the training sequences,
+    ``(n_events, n_channels)``) are ``codes``: the largest k with
+    ``alphabet ** k <= n_events``, at most ``AUTO_NGRAMS``. ``alphabet`` is
+    the exponential of the entropy of the ids' frequencies (of the channel
+    where it is largest), so rare ids barely count: 4 for DNA. Longer
+    k-mers than that would mostly be seen once, as identifiers of single
+    sequences. On the real-data suite's DNA task (180,000 training bases)
+    this gives 8, against 6 before: the linear model alone went from 0.708
+    to 0.726 accuracy, better in all 9 fits (docs/defaults.md).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> dna = rng.integers(2, 6, size=(180_000, 1))  # 4 ids, uniform
+    >>> auto_ngrams(dna, len(dna)), auto_ngrams(dna[:5_000], 5_000)
+    (8, 6)
+    """
+    alphabet = 1.0
+    for channel in np.asarray(codes).reshape(len(codes), -1).T:
+        p = np.bincount(channel)
+        p = p[p > 0] / len(channel)
+        alphabet = max(alphabet, float(np.exp(-(p * np.log(p)).sum())))
+    if alphabet <= 1.0 + 1e-9:
+        return AUTO_NGRAMS
+    k = int(np.floor(np.log(max(int(n_events), 1)) / np.log(alphabet) + 1e-9))
+    return int(np.clip(k, 1, AUTO_NGRAMS))
 
 
 def auto_ensemble_size(n_train: int) -> int:
@@ -451,7 +482,7 @@ class _BaseSequenceEstimator(
 
     def _module_kwargs(
         self, sig: dict | None = None, n_train: int | None = None,
-        median_length: float | None = None,
+        train_X: RaggedSequences | None = None,
     ) -> dict:
         """Keyword arguments of :class:`SequenceNet` for the fitted input
         (Python scalars, also for parameters given as numpy scalars).
@@ -482,31 +513,35 @@ class _BaseSequenceEstimator(
             "wide_numeric": True,
             "wide_counts": WIDE_COUNTS,
             "wide_l2": self._wide_l2(p["wide_alpha"], n_train),
-            **self._wide_ngrams(p["wide_ngrams"], sig["cardinalities"], median_length),
+            **self._wide_ngrams(p["wide_ngrams"], sig["cardinalities"], train_X),
         }
         members = self._ensemble_size(n_train)
         if members > 1:
             kwargs.update(n_members=members, combine=self._combine)
         return kwargs
 
-    def _wide_ngrams(self, wide_ngrams, cardinalities, median_length) -> dict:
+    def _wide_ngrams(self, wide_ngrams, cardinalities, train_X) -> dict:
         """SequenceNet's n-gram settings: ``wide_ngrams`` over every channel,
-        or for "auto" runs of up to ``AUTO_NGRAMS`` when every categorical
-        channel has at most ``AUTO_NGRAM_VOCABULARY`` ids and the median
-        training sequence holds ``AUTO_NGRAM_LENGTH`` events or more (long
-        token strings such as DNA; single ids otherwise). Without a median
-        length (a warm start) the fitted network's setting."""
+        or for "auto" runs of up to :func:`auto_ngrams` ids of the training
+        sequences ``train_X`` when every categorical channel has at most
+        ``AUTO_NGRAM_VOCABULARY`` ids and the median training sequence
+        holds ``AUTO_NGRAM_LENGTH`` events or more (long token strings such
+        as DNA; single ids otherwise). Without ``train_X`` (a warm start)
+        the fitted network's setting."""
         if wide_ngrams != "auto":
             return {"wide_ngrams": int(wide_ngrams)}
-        if median_length is None:
+        if train_X is None:
             return {"wide_ngrams": int(
                 self.net_.get_params_for("module").get("wide_ngrams", 1)
             )}
         tokens = len(cardinalities) > 0 and all(
             int(c) <= AUTO_NGRAM_VOCABULARY for c in cardinalities
         )
-        long = median_length >= AUTO_NGRAM_LENGTH
-        return {"wide_ngrams": AUTO_NGRAMS if tokens and long else 1}
+        long = float(np.median(train_X.lengths)) >= AUTO_NGRAM_LENGTH
+        if not (tokens and long):
+            return {"wide_ngrams": 1}
+        codes = train_X.categorical
+        return {"wide_ngrams": auto_ngrams(codes, len(codes))}
 
     @staticmethod
     def _wide_l2(wide_alpha, n_train) -> float:
@@ -798,8 +833,7 @@ class _BaseSequenceEstimator(
             )
             self.net_ = self._build_net(
                 self._module_kwargs(
-                    n_train=len(train_ds),
-                    median_length=float(np.median(train_ds.X.lengths)),
+                    n_train=len(train_ds), train_X=train_ds.X,
                 ),
                 self._criterion_kwargs(train_ds.y),
                 valid_ds,
