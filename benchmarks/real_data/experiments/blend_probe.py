@@ -4,10 +4,14 @@ Every fit of the suite (LSTM defaults, 3 seeds x 3 folds, the suite's
 folds) is run once; at the keep decision the trained network's raw
 outputs on the validation split and on the test fold are recorded, then
 the fit goes on as the linear model (refitted on every training
-sequence), whose test outputs are recorded too, with the validation
-outputs of the linear model fitted without the validation split and the
-z-value the keep rule sees. ``blend_table.py`` reads off any rule that
-chooses between or averages the two (RESULTS.md, round 5).
+sequence), whose test outputs are recorded too, with the validation and
+test outputs of the linear model fitted without the validation split
+(the network's own wide path), the z-value the keep rule sees with the
+per-sequence validation losses it compares, and the network's raw
+validation outputs after every epoch. ``blend_table.py`` reads off any
+rule that chooses between or averages the two, ``crossfit_table.py``
+rules that choose the epoch on some validation rows and judge it on
+others (RESULTS.md, round 5).
 
     python benchmarks/real_data/experiments/blend_probe.py --out DIR [--tasks ...]
 """
@@ -21,6 +25,8 @@ import torch
 from sklearn.base import clone
 
 import seqestimators.neural_network._base as base
+from seqestimators.neural_network._batching import length_sorted_order
+from seqestimators.neural_network._callbacks import ValidationScore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import models  # noqa: E402
@@ -39,6 +45,8 @@ def record_both():
 
     def decide(network, linear):
         SEEN["z"] = paired_z(network, linear)
+        SEEN["valid_loss_network"], SEEN["valid_weight"] = network
+        SEEN["valid_loss_linear"] = linear[0]
         est = self_ref["est"]  # now the linear model fitted without the split
         SEEN["valid_linear"] = est._forward(self_ref["valid"].X)
         SEEN["test_linear_train"] = est._forward(SEEN["test_X"])
@@ -52,11 +60,25 @@ def record_both():
         self_ref.update(est=self, valid=valid_ds)
         SEEN["valid_network"] = self._forward(valid_ds.X)
         SEEN["valid_y"] = np.asarray(valid_ds.y)
+        # the validation pass visits the rows in length-sorted order
+        epochs = np.stack(SEEN.pop("epochs"))
+        order = length_sorted_order(valid_ds.X.lengths)
+        SEEN["valid_epochs"] = np.empty_like(epochs)
+        SEEN["valid_epochs"][:, order] = epochs
+        SEEN["best_epoch"] = self.best_epoch_
         SEEN["test_network"] = self._forward(SEEN["test_X"])
         return keep(self, start, valid_ds, all_ds, parallel)
 
     base.better_by_one_se = decide
     estimator._keep_linear_model = _keep
+    epoch_end = ValidationScore.on_epoch_end
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.y_pred_:
+            SEEN.setdefault("epochs", []).append(torch.cat(self.y_pred_).numpy())
+        return epoch_end(self, net, **kwargs)
+
+    ValidationScore.on_epoch_end = on_epoch_end
 
 
 def main():
