@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _paired import best_classic, paired_cell
 from sklearn.metrics import accuracy_score, mean_poisson_deviance, roc_auc_score
 
-HERE = Path(__file__).resolve().parent
-REFERENCE = {"prior", "mean"}
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -76,8 +75,6 @@ def rules(d):
 
 
 def main(folder):
-    base = pd.read_csv(HERE.parent / "results.csv")
-    base = base[(base.family == "classic") & ~base.model.isin(REFERENCE)]
     rows = []
     for path in sorted(Path(folder).glob("*.npz")):
         task, seed, fold = path.stem.rsplit("-", 2)
@@ -90,18 +87,11 @@ def main(folder):
     fits = pd.DataFrame(rows)
     table = []
     for task, g in fits.groupby("task", sort=False):
-        b = base[base.task == task]
-        lower = b.metric.iloc[0] == "poisson_deviance"
-        means = b.groupby("model").score.mean()
-        best = b[b.model == (means.idxmin() if lower else means.idxmax())]
-        best = best.set_index(["seed", "fold"]).score
+        best, lower = best_classic(task)
         row = {"task": task, "fits": g.seed.size // g.rule.nunique(),
                "best classic": round(best.mean(), 3)}
         for rule, r in g.groupby("rule", sort=False):
-            s = r.set_index(["seed", "fold"]).score
-            diff = (s - best).dropna() * (-1 if lower else 1)
-            row[rule] = (f"{s.mean():.3f} ({diff.mean():+.3f} ± "
-                         f"{diff.std(ddof=1) / np.sqrt(len(diff)):.3f})")
+            row[rule] = paired_cell(r.set_index(["seed", "fold"]).score, best, lower)
         table.append(row)
     print(pd.DataFrame(table).to_markdown(index=False))
 

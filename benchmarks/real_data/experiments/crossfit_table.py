@@ -18,11 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from _paired import best_classic, paired_cell
 from blend_table import predictions, score
 from keep_rule import paired_z
-
-HERE = Path(__file__).resolve().parent
-REFERENCE = {"prior", "mean"}
 
 
 def row_losses(kind, raw, y):
@@ -68,8 +66,6 @@ def decisions(d, seed):
 
 
 def main(folder):
-    base = pd.read_csv(HERE.parent / "results.csv")
-    base = base[(base.family == "classic") & ~base.model.isin(REFERENCE)]
     rows = []
     for path in sorted(Path(folder).glob("*.npz")):
         task, seed, fold = path.stem.rsplit("-", 2)
@@ -88,18 +84,11 @@ def main(folder):
     fits = pd.DataFrame(rows)
     table = []
     for task, g in fits.groupby("task", sort=False):
-        b = base[base.task == task]
-        lower = b.metric.iloc[0] == "poisson_deviance"
-        means = b.groupby("model").score.mean()
-        best = b[b.model == (means.idxmin() if lower else means.idxmax())]
-        best = best.set_index(["seed", "fold"]).score
+        best, lower = best_classic(task)
         row = {"task": task, "best classic": round(best.mean(), 3)}
         for rule, r in g.groupby("rule", sort=False):
-            s = r.set_index(["seed", "fold"]).score
-            diff = (s - best).dropna() * (-1 if lower else 1)
-            row[rule] = (f"{s.mean():.3f} ({diff.mean():+.3f} ± "
-                         f"{diff.std(ddof=1) / np.sqrt(len(diff)):.3f}, "
-                         f"{int(r.kept.sum())}/{len(r)} kept)")
+            row[rule] = paired_cell(r.set_index(["seed", "fold"]).score, best, lower,
+                                    f"{int(r.kept.sum())}/{len(r)} kept")
         table.append(row)
     print(pd.DataFrame(table).to_markdown(index=False))
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _paired import best_classic, paired_cell
 
 HERE = Path(__file__).resolve().parent
-REFERENCE = {"prior", "mean"}
 
 
 def main(thresholds):
@@ -21,24 +21,15 @@ def main(thresholds):
     lin = pd.read_json(HERE / "keep_linear.jsonl", lines=True)
     key = ["task", "seed", "fold"]
     both = net.merge(lin, on=key, suffixes=("_net", "_lin"))
-    base = pd.read_csv(HERE.parent / "results.csv")
-    base = base[(base.family == "classic") & ~base.model.isin(REFERENCE)]
     rows = []
     for task, g in both.groupby("task", sort=False):
-        b = base[base.task == task]
-        lower = b.metric.iloc[0] == "poisson_deviance"
-        means = b.groupby("model").score.mean()
-        best = b[b.model == (means.idxmin() if lower else means.idxmax())]
-        best = best.set_index(["seed", "fold"]).score
+        best, lower = best_classic(task)
         row = {"task": task, "fits": len(g), "best classic": round(best.mean(), 3)}
         for t in thresholds:
             keep = g.z_net.fillna(np.inf) < -t
             score = np.where(keep, g.score_net, g.score_lin)
             s = pd.Series(score, index=pd.MultiIndex.from_frame(g[["seed", "fold"]]))
-            d = (s - best).dropna() * (-1 if lower else 1)
-            row[f"t={t:g}"] = (f"{s.mean():.3f} ({d.mean():+.3f} ± "
-                               f"{d.std(ddof=1) / np.sqrt(len(d)):.3f}, "
-                               f"{int(keep.sum())} kept)")
+            row[f"t={t:g}"] = paired_cell(s, best, lower, f"{int(keep.sum())} kept")
         rows.append(row)
     print(pd.DataFrame(rows).to_markdown(index=False))
 
