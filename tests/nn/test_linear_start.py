@@ -317,3 +317,24 @@ def test_std_summary_of_a_constant_channel_is_exactly_zero():
     lengths = torch.tensor([50, 37, 2, 1])
     std = numeric_summaries(x, lengths)[:, 1]
     assert torch.equal(std, torch.zeros(4))
+
+
+def test_sparse_product_and_its_gradient_match_the_dense_ones():
+    """The linear start multiplies its sparse designs through CSR copies of
+    the design and of its transpose (its own gradient): values and
+    gradients equal the dense product's."""
+    from seqestimators.nn._linear_start import _CSRMatmul
+
+    gen = torch.Generator().manual_seed(0)
+    keep = torch.rand(30, 50, generator=gen) < 0.1
+    dense = torch.rand(30, 50, generator=gen) * keep
+    x = dense.to_sparse().coalesce()
+    w = torch.randn(50, 3, generator=gen, requires_grad=True)
+    w_dense = w.detach().clone().requires_grad_(True)
+    out = _CSRMatmul.apply(w, x.to_sparse_csr(), x.t().coalesce().to_sparse_csr())
+    expected = dense @ w_dense
+    torch.testing.assert_close(out, expected)
+    upstream = torch.randn(30, 3, generator=gen)
+    (out * upstream).sum().backward()
+    (expected * upstream).sum().backward()
+    torch.testing.assert_close(w.grad, w_dense.grad)
