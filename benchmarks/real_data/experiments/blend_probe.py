@@ -22,17 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import clone
 
 import seqestimators.neural_network._base as base
 from seqestimators.neural_network._batching import length_sorted_order
 from seqestimators.neural_network._callbacks import ValidationScore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import models  # noqa: E402
 import run  # noqa: E402
 import tasks  # noqa: E402
-from keep_rule import paired_z  # noqa: E402
+from keep_rule import paired_z, suite_fits  # noqa: E402
 
 SEEN = {}
 
@@ -90,34 +88,30 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     record_both()
     torch.set_num_threads(1)
-    for name in args.tasks:
-        task = tasks.TASKS[name](cache=None, quick=False)
-        for seed in args.seeds:
-            for fold, (train, test) in enumerate(run._splits(task, 3, seed)):
-                SEEN.clear()
-                model = clone(models.library_models(task, seed)["LSTM (defaults)"])
-                # the estimator sees the vectorized test fold at the decision
-                vectorizer = model[0]
-                fit_transform = vectorizer.fit_transform
+    for name, task, seed, fold, train, test, model in suite_fits(args.tasks,
+                                                                 args.seeds):
+        SEEN.clear()
+        # the estimator sees the vectorized test fold at the decision
+        vectorizer = model[0]
+        fit_transform = vectorizer.fit_transform
 
-                def _fit_transform(X, y=None, _f=fit_transform, _v=vectorizer,
-                                   _test=task.X.iloc[test], **kw):
-                    out = _f(X, y, **kw)
-                    SEEN["test_X"] = _v.transform(_test)
-                    return out
+        def _fit_transform(X, y=None, _f=fit_transform, _v=vectorizer,
+                           _test=task.X.iloc[test], **kw):
+            out = _f(X, y, **kw)
+            SEEN["test_X"] = _v.transform(_test)
+            return out
 
-                vectorizer.fit_transform = _fit_transform
-                row, fitted = run.run_one(task, "LSTM (defaults)", "library", model,
-                                          seed, fold, train, test)
-                est = fitted[-1]
-                test_linear = est._forward(fitted[:-1].transform(task.X.iloc[test]))
-                np.savez(args.out / f"{name}-{seed}-{fold}.npz",
-                         kind=task.kind, metric=task.metric, y_test=task.y[test],
-                         test_linear=test_linear, score_linear=row["score"],
-                         **{k: v for k, v in SEEN.items() if k != "test_X"})
-                print(name, seed, fold, round(row["score"], 4),
-                      None if "z" not in SEEN else round(SEEN["z"], 2), flush=True)
-
+        vectorizer.fit_transform = _fit_transform
+        row, fitted = run.run_one(task, "LSTM (defaults)", "library", model,
+                                  seed, fold, train, test)
+        est = fitted[-1]
+        test_linear = est._forward(fitted[:-1].transform(task.X.iloc[test]))
+        np.savez(args.out / f"{name}-{seed}-{fold}.npz",
+                 kind=task.kind, metric=task.metric, y_test=task.y[test],
+                 test_linear=test_linear, score_linear=row["score"],
+                 **{k: v for k, v in SEEN.items() if k != "test_X"})
+        print(name, seed, fold, round(row["score"], 4),
+              None if "z" not in SEEN else round(SEEN["z"], 2), flush=True)
 
 if __name__ == "__main__":
     main()

@@ -43,6 +43,17 @@ def paired_z(first, second) -> float:
     return float(mean / (var / n_eff).sqrt().clamp_min(1e-300))
 
 
+def suite_fits(task_names, seeds):
+    """Every fit of the suite's folds: ``(name, task, seed, fold, train,
+    test, model)``, the model a fresh clone of the LSTM defaults."""
+    for name in task_names:
+        task = tasks.TASKS[name](cache=None, quick=False)
+        for seed in seeds:
+            for fold, (train, test) in enumerate(run._splits(task, 3, seed)):
+                model = clone(models.library_models(task, seed)["LSTM (defaults)"])
+                yield name, task, seed, fold, train, test, model
+
+
 def split_half():
     """Patch the estimators: their validation rows are halved at random;
     early stopping (and the epoch kept) sees the first half only, the keep
@@ -90,21 +101,18 @@ def main():
     if args.split_half:
         split_half()
     with open(args.out, "a") as out:
-        for name in args.tasks:
-            task = tasks.TASKS[name](cache=None, quick=False)
-            for seed in args.seeds:
-                for fold, (train, test) in enumerate(run._splits(task, 3, seed)):
-                    SEEN.clear()
-                    model = clone(models.library_models(task, seed)["LSTM (defaults)"])
-                    row, _ = run.run_one(task, "LSTM (defaults)", "library", model,
-                                         seed, fold, train, test)
-                    out.write(json.dumps(dict(
-                        task=name, seed=seed, fold=fold, keep=args.keep,
-                        split_half=args.split_half,
-                        score=row.get("score"), z=SEEN.get("z"),
-                        best_epoch=row.get("best_epoch"),
-                        fit_seconds=row.get("fit_seconds"))) + "\n")
-                    out.flush()
+        for name, task, seed, fold, train, test, model in suite_fits(args.tasks,
+                                                                     args.seeds):
+            SEEN.clear()
+            row, _ = run.run_one(task, "LSTM (defaults)", "library", model,
+                                 seed, fold, train, test)
+            out.write(json.dumps(dict(
+                task=name, seed=seed, fold=fold, keep=args.keep,
+                split_half=args.split_half,
+                score=row.get("score"), z=SEEN.get("z"),
+                best_epoch=row.get("best_epoch"),
+                fit_seconds=row.get("fit_seconds"))) + "\n")
+            out.flush()
 
 
 if __name__ == "__main__":
